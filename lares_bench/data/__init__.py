@@ -1,0 +1,1 @@
+"""Datasets: readers, preparation from raw files, the registry, fetching and synthetic data."""
