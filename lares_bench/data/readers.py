@@ -42,7 +42,9 @@ class FlatSequences:
         return np.split(self.items, self.offsets[1:-1])
 
 
-def _check_item_ids(items: np.ndarray, item_token: np.ndarray, line: np.ndarray, path: Path) -> None:
+def _check_item_ids(
+    items: np.ndarray, item_token: np.ndarray, line: np.ndarray, path: Path
+) -> None:
     # Item 0 is the padding id of every model, so a file using it is not a valid benchmark file.
     zero = items == 0
     if zero.any():
