@@ -1,0 +1,69 @@
+"""The model contract every sequential recommender follows (design.md, "The model contract").
+
+A model is built from ``(config, n_items)`` alone. It exposes
+  encode(seq [B, L]) -> [B, L, d]          left-padded input, see layers.py
+  item_embeddings() -> [n_items + 1, d]    row 0 = padding
+  final_state(seq) -> [B, d]               the state that scores the next item
+  scores(seq, users) -> [B, n_items + 1]   full-ranking scores, padding column -inf
+  training_loss(batch) -> scalar tensor
+``train_mode`` tells the trainer how to batch: "sequence" (one left-padded training sequence
+per user with shifted targets at every position), "example" (one prefix -> next item per
+training target) or "fit" (no gradient training: ``fit(split)`` once, e.g. popularity).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import torch
+from torch import nn
+
+
+@dataclass
+class Batch:
+    """One training batch. Sequence mode: inputs/targets [B, L]; example mode: inputs [B, L],
+    targets [B]. ``users`` are split rows (for user-embedding models such as Caser)."""
+
+    users: torch.Tensor
+    inputs: torch.Tensor
+    targets: torch.Tensor
+
+
+class SequentialModel(nn.Module):
+    train_mode: ClassVar[str] = "sequence"
+    registry_name: ClassVar[str] = ""
+
+    def __init__(self, config, n_items: int):
+        super().__init__()
+        self.config = config
+        self.n_items = n_items
+
+    # --- to implement ---------------------------------------------------------------------
+    def encode(self, seq: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def item_embeddings(self) -> torch.Tensor:
+        raise NotImplementedError
+
+    def training_loss(self, batch: Batch) -> torch.Tensor:
+        raise NotImplementedError
+
+    # --- shared ---------------------------------------------------------------------------
+    def final_state(self, seq: torch.Tensor, users: torch.Tensor | None = None) -> torch.Tensor:
+        return self.encode(seq)[:, -1]
+
+    def scores(self, seq: torch.Tensor, users: torch.Tensor | None = None) -> torch.Tensor:
+        h = self.final_state(seq, users)  # [B, d]
+        s = h @ self.item_embeddings()[: self.n_items + 1].T  # [B, n_items + 1]
+        s[:, 0] = float("-inf")
+        return s
+
+    def fit(self, split) -> None:  # for train_mode == "fit"
+        raise NotImplementedError
+
+    def n_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters() if p.requires_grad)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Hook for schedules that depend on the epoch (augmentation warm-up, annealing)."""

@@ -1,0 +1,160 @@
+"""Typed run configuration and ``key=value`` overrides.
+
+A run is fully described by a ``RunConfig``: dataset, model name, the model's own config
+dataclass, training and evaluation settings. Overrides like ``train.lr=5e-4`` or
+``model.n_layers=3`` are parsed against the dataclass field types; an unknown key or a value
+of the wrong type is an error that names the key."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import typing
+from dataclasses import dataclass, field
+from typing import Any
+
+from lares_bench.evaluation import DEFAULT_KS, HISTORY_MASKS
+
+
+class ConfigError(ValueError):
+    pass
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 200  # upper bound; early stopping usually ends sooner
+    batch_size: int = 256
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    patience: int = 10  # epochs without improvement of select_metric on validation
+    select_metric: str = "NDCG@10"  # validation metric for early stopping / model selection
+    eval_every: int = 1
+    eval_batch_size: int = 1024
+    seed: int = 0
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    bf16: bool = False  # autocast to bfloat16 (measure first: d=64 models can get slower)
+    compile: bool = False  # torch.compile the model
+    length_bucketing: bool = True  # batch users of similar length together (see training.py)
+    max_train_seconds: float = 0.0  # stop after this many seconds of training (0 = no limit)
+
+
+@dataclass
+class EvalConfig:
+    history_mask: str = "inf"  # inf | none | zero (see evaluation.py)
+    ks: tuple[int, ...] = DEFAULT_KS
+
+
+@dataclass
+class RunConfig:
+    dataset: str
+    model: str
+    model_config: Any  # the model's config dataclass
+    train: TrainConfig = field(default_factory=TrainConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    suite: str = "adhoc"
+
+    def to_dict(self) -> dict:
+        return {
+            "suite": self.suite,
+            "dataset": self.dataset,
+            "model": self.model,
+            "model_config": dataclasses.asdict(self.model_config),
+            "train": dataclasses.asdict(self.train),
+            "eval": dataclasses.asdict(self.eval),
+        }
+
+    def validate(self) -> None:
+        if self.eval.history_mask not in HISTORY_MASKS:
+            raise ConfigError(f"eval.history_mask must be one of {HISTORY_MASKS}")
+        metric = self.train.select_metric
+        allowed = {f"{m}@{k}" for m in ("HR", "NDCG") for k in self.eval.ks} | {"MRR"}
+        if metric not in allowed:
+            raise ConfigError(f"train.select_metric {metric!r} not in {sorted(allowed)}")
+        for name in ("epochs", "batch_size", "patience", "eval_every", "eval_batch_size"):
+            if getattr(self.train, name) < 1:
+                raise ConfigError(f"train.{name} must be >= 1")
+        if self.train.lr <= 0:
+            raise ConfigError("train.lr must be > 0")
+
+
+def _convert(key: str, raw: str, typ: Any) -> Any:
+    """Parse ``raw`` as ``typ`` (bool, int, float, str, tuple[int, ...], Optional)."""
+    origin = typing.get_origin(typ)
+    args = typing.get_args(typ)
+    if origin is typing.Union or (origin is not None and type(None) in args):
+        if raw.lower() in ("none", "null"):
+            return None
+        typ = next(a for a in args if a is not type(None))
+        origin, args = typing.get_origin(typ), typing.get_args(typ)
+    try:
+        if typ is bool:
+            low = raw.lower()
+            if low in ("1", "true", "yes", "on"):
+                return True
+            if low in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(raw)
+        if typ is int:
+            return int(raw)
+        if typ is float:
+            return float(raw)
+        if origin in (tuple, list):
+            inner = args[0] if args else str
+            parts = [p for p in raw.replace("[", "").replace("]", "").split(",") if p.strip()]
+            vals = [_convert(key, p.strip(), inner) for p in parts]
+            return tuple(vals) if origin is tuple else vals
+        return raw
+    except ValueError:
+        raise ConfigError(f"{key}: cannot parse {raw!r} as {typ}") from None
+
+
+def _field_types(obj: Any) -> dict[str, Any]:
+    hints = typing.get_type_hints(type(obj))
+    return {f.name: hints[f.name] for f in dataclasses.fields(obj)}
+
+
+def apply_overrides(obj: Any, overrides: dict[str, Any], prefix: str = "") -> Any:
+    """Return a copy of dataclass ``obj`` with ``overrides`` (field -> str or value) applied."""
+    types = _field_types(obj)
+    changes = {}
+    for key, value in overrides.items():
+        if key not in types:
+            raise ConfigError(
+                f"unknown key {prefix}{key!r}; valid keys: {', '.join(prefix + k for k in types)}"
+            )
+        changes[key] = _convert(prefix + key, value, types[key]) if isinstance(value, str) else value
+    return dataclasses.replace(obj, **changes)
+
+
+def parse_set_options(items: list[str]) -> dict[str, dict[str, str]]:
+    """``["train.lr=1e-3", "model.d=32"]`` -> {"train": {"lr": "1e-3"}, "model": {"d": "32"}}."""
+    out: dict[str, dict[str, str]] = {"train": {}, "model": {}, "eval": {}}
+    for item in items:
+        if "=" not in item:
+            raise ConfigError(f"--set {item!r}: expected SECTION.KEY=VALUE")
+        key, value = item.split("=", 1)
+        if "." not in key:
+            raise ConfigError(f"--set {item!r}: key must start with train., model. or eval.")
+        section, name = key.split(".", 1)
+        if section not in out:
+            raise ConfigError(f"--set {item!r}: unknown section {section!r} (train, model, eval)")
+        out[section][name] = value
+    return out
+
+
+def config_from_dict(d: dict, model_config_cls: type) -> RunConfig:
+    """Rebuild a RunConfig from ``to_dict`` output (run records)."""
+    ev = dict(d["eval"])
+    ev["ks"] = tuple(ev["ks"])
+    return RunConfig(
+        dataset=d["dataset"],
+        model=d["model"],
+        model_config=model_config_cls(**d["model_config"]),
+        train=TrainConfig(**d["train"]),
+        eval=EvalConfig(**ev),
+        suite=d.get("suite", "adhoc"),
+    )
+
+
+def canonical_json(d: dict) -> str:
+    return json.dumps(d, sort_keys=True, separators=(",", ":"), default=str)

@@ -1,0 +1,145 @@
+"""One directory per run, named by a content hash; resume, atomic writes, aggregation.
+
+    <root>/runs/<suite>/<dataset>/<model>/<hash>/
+        config.json   the full resolved RunConfig
+        env.json      git sha, versions, device, threads
+        epochs.jsonl  per-epoch loss, validation metrics, seconds (rewritten from scratch on rerun)
+        ranks.npy     per-user test ranks at the selected epoch (valid_ranks.npy beside it)
+        result.json   written last: selected epoch, valid and test metrics, timings, parameters
+
+The hash covers the config (minus the device, which is recorded in env.json), the dataset's
+content fingerprint and the package version, so an identical finished run is skipped. A run
+killed midway has no result.json and is simply run again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+import lares_bench
+from lares_bench.config import RunConfig, canonical_json
+from lares_bench.data.split import LeaveOneOutSplit
+
+
+def atomic_write_bytes(path: Path, payload: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(payload)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_json(path: Path, obj: Any) -> None:
+    atomic_write_bytes(path, (json.dumps(obj, indent=2, default=str) + "\n").encode())
+
+
+def atomic_write_npy(path: Path, array: np.ndarray) -> None:
+    import io
+
+    buf = io.BytesIO()
+    np.save(buf, array)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def run_hash(cfg: RunConfig, data_fingerprint: str) -> str:
+    d = cfg.to_dict()
+    d["train"].pop("device", None)
+    payload = canonical_json({"config": d, "data": data_fingerprint, "version": lares_bench.__version__})
+    return hashlib.sha256(payload.encode()).hexdigest()[:12]
+
+
+def run_dir(root: Path, cfg: RunConfig, data_fingerprint: str) -> Path:
+    return root / "runs" / cfg.suite / cfg.dataset / cfg.model / run_hash(cfg, data_fingerprint)
+
+
+def git_sha() -> str:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
+            cwd=Path(lares_bench.__file__).parent,
+        )
+        return out.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def environment(device: torch.device) -> dict:
+    env = {
+        "git_sha": git_sha(),
+        "lares_bench": lares_bench.__version__,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "platform": platform.platform(),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "device": str(device),
+        "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "cpu",
+        "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    return env
+
+
+@dataclass
+class RunRecord:
+    path: Path
+    result: dict
+    skipped: bool = False
+
+
+def load_record(path: Path) -> RunRecord | None:
+    result = path / "result.json"
+    if not result.exists():
+        return None
+    return RunRecord(path, json.loads(result.read_text()), skipped=True)
+
+
+Executor = Callable[[RunConfig, LeaveOneOutSplit, Path, bool], dict]
+"""(config, split, run directory, progress) -> result dict; writes epochs.jsonl and ranks."""
+
+
+def execute_run(
+    cfg: RunConfig,
+    split: LeaveOneOutSplit,
+    data_fingerprint: str,
+    root: Path,
+    executor: Executor,
+    *,
+    progress: bool = True,
+    force: bool = False,
+) -> RunRecord:
+    """Run ``cfg`` unless an identical finished run exists under ``root``."""
+    path = run_dir(root, cfg, data_fingerprint)
+    if not force and (done := load_record(path)) is not None:
+        return done
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "result.json").unlink(missing_ok=True)
+    atomic_write_json(path / "config.json", {**cfg.to_dict(), "data_fingerprint": data_fingerprint})
+    atomic_write_json(path / "env.json", environment(split.device))
+    (path / "epochs.jsonl").write_text("")
+    result = executor(cfg, split, path, progress)
+    result = {"run": path.name, "config": cfg.to_dict(), **result}
+    atomic_write_json(path / "result.json", result)  # last: marks the run finished
+    return RunRecord(path, result)
+
+
+def append_jsonl(path: Path, obj: dict) -> None:
+    with path.open("a") as f:
+        f.write(json.dumps(obj) + "\n")

@@ -1,0 +1,118 @@
+"""Named suites (data, not code paths) and the grid runner behind ``lares-bench run``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from baselines import MODELS
+from lares_bench.data.split import LeaveOneOutSplit
+from lares_bench.experiment import build_run_config, executor_for
+from lares_bench.runs import RunRecord, execute_run
+from lares_bench.tables import write_suite_tables
+from lares_bench.training import resolve_device
+
+
+@dataclass(frozen=True)
+class Suite:
+    name: str
+    description: str
+    datasets: tuple[str, ...]
+    models: tuple[str, ...]
+    seeds: int = 3
+    overrides: dict[str, dict] = field(default_factory=dict)  # {"train": {...}, "model": {...}}
+
+
+BASELINE_MODELS = (
+    "pop", "markov", "gru4rec", "caser", "sasrec", "sasrec-bce", "bert4rec", "cl4srec",
+    "duorec", "fmlprec", "bsarec", "rearec-erl", "rearec-prl",
+)
+LARES_MODELS = ("lares", "lares-norpt", "lares-nospt")
+
+SUITES: dict[str, Suite] = {
+    "quick": Suite(
+        "quick",
+        "Seconds-scale smoke run on the built-in synthetic dataset (no download).",
+        datasets=("synthetic",),
+        models=("pop", "markov", "sasrec", "lares"),
+        seeds=1,
+        overrides={"train": {"epochs": "8", "patience": "3"}},
+    ),
+    "main": Suite(
+        "main",
+        "The main table: every model on the five full-ranking benchmarks, 3 seeds.",
+        datasets=("beauty", "sports", "toys", "yelp", "ml-1m"),
+        models=BASELINE_MODELS + LARES_MODELS,
+        seeds=3,
+    ),
+}
+
+
+def get_suite(name: str) -> Suite:
+    if name not in SUITES:
+        raise KeyError(f"unknown suite {name!r}; known suites: {', '.join(SUITES)}")
+    return SUITES[name]
+
+
+def available(models: tuple[str, ...]) -> tuple[str, ...]:
+    """The suite's models that are registered in this version (the rest are reported)."""
+    return tuple(m for m in models if m in MODELS)
+
+
+@dataclass
+class GridRequest:
+    suite: str
+    datasets: tuple[str, ...]
+    models: tuple[str, ...]
+    seeds: tuple[int, ...]
+    results_root: Path
+    data_dir: Path | None
+    cache_dir: Path | None
+    device: str = "auto"
+    overrides: dict[str, dict] = field(default_factory=dict)
+    progress: bool = True
+    force: bool = False
+
+
+def load_split(name: str, data_dir: Path | None, cache_dir: Path | None, device: torch.device):
+    """Load a dataset by registry name and move its leave-one-out split to ``device``."""
+    from lares_bench.data.load import load_dataset
+    from lares_bench.data.registry import dataset_max_len
+
+    data = load_dataset(name, data_dir, cache_dir)
+    return data, LeaveOneOutSplit.from_data(data, dataset_max_len(name), device)
+
+
+def run_grid(req: GridRequest, on_run: Callable[[RunRecord], None] | None = None) -> list[RunRecord]:
+    """Every (dataset, model, seed) of the request; finished runs are skipped; then tables."""
+    device = resolve_device(req.device)
+    records: list[RunRecord] = []
+    for dataset in req.datasets:
+        data, split = load_split(dataset, req.data_dir, req.cache_dir, device)
+        fingerprint = data.fingerprint()
+        for model in req.models:
+            for seed in req.seeds:
+                cfg = build_run_config(
+                    dataset, model, seed=seed, max_len=split.max_len, suite=req.suite,
+                    overrides=req.overrides, device=req.device,
+                )
+                rec = execute_run(
+                    cfg, split, fingerprint, req.results_root, executor_for(model),
+                    progress=req.progress, force=req.force,
+                )
+                records.append(rec)
+                if on_run:
+                    on_run(rec)
+    write_suite_tables(req.results_root, req.suite)
+    return records
+
+
+def merge_overrides(*layers: dict[str, dict]) -> dict[str, dict]:
+    out: dict[str, dict] = {"train": {}, "model": {}, "eval": {}}
+    for layer in layers:
+        for section, values in layer.items():
+            out.setdefault(section, {}).update(values)
+    return out

@@ -1,0 +1,99 @@
+"""Tables as pure functions of run records: collect, aggregate over seeds, write CSV/Markdown."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from lares_bench.runs import atomic_write_bytes
+
+MAIN_METRICS = ("HR@5", "HR@10", "HR@20", "NDCG@5", "NDCG@10", "NDCG@20", "MRR")
+
+
+def collect_records(root: Path, suite: str | None = None) -> pd.DataFrame:
+    """One row per finished run under ``root/runs[/suite]`` (runs without result.json are
+    unfinished and left out)."""
+    base = root / "runs" / suite if suite else root / "runs"
+    rows = []
+    for result_path in sorted(base.glob("**/result.json")):
+        res = json.loads(result_path.read_text())
+        env_path = result_path.parent / "env.json"
+        env = json.loads(env_path.read_text()) if env_path.exists() else {}
+        cfg = res["config"]
+        row = {
+            "suite": cfg["suite"],
+            "dataset": cfg["dataset"],
+            "model": cfg["model"],
+            "seed": cfg["train"]["seed"],
+            "history_mask": cfg["eval"]["history_mask"],
+            "run": str(result_path.parent.relative_to(root)),
+            "selected_epoch": res.get("selected_epoch"),
+            "epochs_run": res.get("epochs_run"),
+            "seconds_per_epoch": res.get("seconds_per_epoch"),
+            "train_seconds": res.get("train_seconds"),
+            "n_params": res.get("n_params"),
+            "device": env.get("device_name", env.get("device", "")),
+        }
+        row.update({f"test_{k}": v for k, v in res["test"].items()})
+        row.update({f"valid_{k}": v for k, v in res.get("valid", {}).items()})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def summarize(df: pd.DataFrame, metrics=MAIN_METRICS, by=("dataset", "history_mask", "model")):
+    """Mean and sample std over seeds for each metric; also seeds, epochs and s/epoch."""
+    by = list(by)
+    cols = [f"test_{m}" for m in metrics if f"test_{m}" in df]
+    g = df.groupby(by, sort=False)
+    out = g[cols].mean().add_suffix("_mean").join(g[cols].std(ddof=1).fillna(0.0).add_suffix("_std"))
+    out["seeds"] = g.size()
+    out["epochs"] = g["selected_epoch"].mean()
+    out["s_per_epoch"] = g["seconds_per_epoch"].mean()
+    out["device"] = g["device"].first()
+    return out.reset_index()
+
+
+def format_table(summary: pd.DataFrame, metrics=MAIN_METRICS) -> pd.DataFrame:
+    """``mean ± std`` strings, one row per (dataset, mask, model)."""
+    rows = []
+    for _, r in summary.iterrows():
+        row = {"dataset": r["dataset"], "mask": r["history_mask"], "model": r["model"]}
+        for m in metrics:
+            if f"test_{m}_mean" in r:
+                row[m] = f"{r[f'test_{m}_mean']:.4f} ± {r[f'test_{m}_std']:.4f}"
+        row["seeds"] = int(r["seeds"])
+        row["epochs"] = f"{r['epochs']:.0f}"
+        row["s/epoch"] = f"{r['s_per_epoch']:.2f}"
+        row["device"] = r["device"]
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def to_markdown(df: pd.DataFrame) -> str:
+    """GitHub Markdown without the optional ``tabulate`` dependency."""
+    cols = list(df.columns)
+    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
+    for _, r in df.iterrows():
+        lines.append("| " + " | ".join(str(r[c]) for c in cols) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def write_suite_tables(root: Path, suite: str, caption: str = "") -> list[Path]:
+    """results/<suite>/runs.csv (every run), summary.csv and summary.md (mean ± std)."""
+    df = collect_records(root, suite)
+    if df.empty:
+        return []
+    out_dir = root / suite
+    summary = summarize(df)
+    table = format_table(summary)
+    written = []
+    for name, payload in (
+        ("runs.csv", df.to_csv(index=False)),
+        ("summary.csv", summary.to_csv(index=False)),
+        ("summary.md", (f"{caption}\n\n" if caption else "") + to_markdown(table)),
+    ):
+        atomic_write_bytes(out_dir / name, payload.encode())
+        written.append(out_dir / name)
+    return written

@@ -1,0 +1,251 @@
+"""The generic training loop: batching from device tensors, Adam, early stopping on a
+validation metric, best-checkpoint restore, one test read at the selected epoch.
+
+Batching. "sequence" models get one training sequence per user (inputs s[:n-3], targets
+s[1:n-2]); "example" models get one (prefix -> next item) pair per training target. With
+``length_bucketing`` the rows are shuffled, then stably sorted by length and cut into batches
+whose order is shuffled: every batch is padded only to its own longest row, which on Amazon
+data (mean length ~9, max 50) removes most of the padding work. Rows of equal length are in
+random order, so the batches differ every epoch.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import random
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from baselines.base import Batch, SequentialModel
+from lares_bench.config import EvalConfig, TrainConfig
+from lares_bench.data.split import LeaveOneOutSplit
+from lares_bench.evaluation import metrics_from_ranks, rank_part
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite; the run stops and writes no result."""
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"--device {name}: CUDA is not available on this machine")
+    if name not in ("cpu",) and not name.startswith("cuda"):
+        raise ValueError(f"--device must be auto, cpu, cuda or cuda:N, got {name!r}")
+    return torch.device(name)
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    return torch.Generator().manual_seed(seed)
+
+
+def batch_rows(
+    lengths: torch.Tensor, batch_size: int, bucketing: bool, gen: torch.Generator
+) -> list[torch.Tensor]:
+    """Row indices of each batch for one epoch (see the module docstring)."""
+    perm = torch.randperm(len(lengths), generator=gen).to(lengths.device)
+    if bucketing:
+        perm = perm[torch.argsort(lengths[perm], stable=True)]
+    batches = list(torch.split(perm, batch_size))
+    order = torch.randperm(len(batches), generator=gen).tolist()
+    return [batches[i] for i in order]
+
+
+def training_batches(
+    model: SequentialModel, split: LeaveOneOutSplit, cfg: TrainConfig, gen: torch.Generator
+) -> Iterator[Batch]:
+    if model.train_mode == "sequence":
+        lengths = split.train_lengths()
+        users = torch.nonzero(lengths > 0).squeeze(1)
+        for rows in batch_rows(lengths[users], cfg.batch_size, cfg.length_bucketing, gen):
+            u = users[rows]
+            inputs, targets = split.train_sequences(u)
+            yield Batch(u, inputs, targets)
+    elif model.train_mode == "example":
+        ends = split.train_example_ends()
+        ex_users = split.example_users(ends)
+        lengths = (ends - split.starts[ex_users]).clamp(max=split.max_len)
+        for rows in batch_rows(lengths, cfg.batch_size, cfg.length_bucketing, gen):
+            u = ex_users[rows]
+            yield Batch(u, split.windows(u, ends[rows]), split.items[ends[rows]])
+    else:
+        raise ValueError(f"model {model.registry_name} has train_mode {model.train_mode!r}")
+
+
+def n_training_batches(model: SequentialModel, split: LeaveOneOutSplit, batch_size: int) -> int:
+    if model.train_mode == "sequence":
+        n = int((split.train_lengths() > 0).sum())
+    else:
+        n = len(split.train_example_ends())
+    return math.ceil(n / batch_size)
+
+
+def evaluate(
+    model: SequentialModel,
+    split: LeaveOneOutSplit,
+    part: str,
+    eval_cfg: EvalConfig,
+    batch_size: int = 1024,
+    bf16: bool = False,
+) -> np.ndarray:
+    """Per-user ranks of the ``part`` targets under the current model (eval mode)."""
+    was_training = model.training
+    model.eval()
+    device_type = split.device.type
+
+    def score(users: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
+        with torch.autocast(device_type, dtype=torch.bfloat16, enabled=bf16):
+            return model.scores(inputs, users).float()
+
+    ranks = rank_part(score, split, part, eval_cfg.history_mask, batch_size)
+    model.train(was_training)
+    return ranks
+
+
+@dataclass
+class EpochRecord:
+    epoch: int
+    loss: float
+    train_seconds: float
+    eval_seconds: float
+    valid: dict[str, float]
+
+    def to_dict(self) -> dict:
+        return {
+            "epoch": self.epoch,
+            "loss": self.loss,
+            "train_seconds": round(self.train_seconds, 4),
+            "eval_seconds": round(self.eval_seconds, 4),
+            "valid": self.valid,
+        }
+
+
+@dataclass
+class TrainOutcome:
+    best_epoch: int
+    best_valid: dict[str, float]
+    valid_ranks: np.ndarray
+    epochs: list[EpochRecord] = field(default_factory=list)
+    train_seconds: float = 0.0
+    stop_reason: str = ""
+
+
+def _progress(enabled: bool) -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[info]}"),
+        disable=not enabled,
+        transient=True,
+    )
+
+
+def train_model(
+    model: SequentialModel,
+    split: LeaveOneOutSplit,
+    cfg: TrainConfig,
+    eval_cfg: EvalConfig,
+    *,
+    loss_fn: Callable[[Batch], torch.Tensor] | None = None,
+    optimizer: torch.optim.Optimizer | None = None,
+    on_epoch: Callable[[EpochRecord], None] | None = None,
+    progress: bool = True,
+    description: str = "train",
+) -> TrainOutcome:
+    """Train with early stopping on validation ``cfg.select_metric``; on return the model holds
+    the weights of the selected epoch. ``loss_fn`` defaults to ``model.training_loss``."""
+    gen = seed_everything(cfg.seed)
+    if model.train_mode == "fit":
+        model.fit(split)
+        ranks = evaluate(model, split, "valid", eval_cfg, cfg.eval_batch_size)
+        valid = metrics_from_ranks(ranks, eval_cfg.ks)
+        return TrainOutcome(0, valid, ranks, [EpochRecord(0, 0.0, 0.0, 0.0, valid)], 0.0, "fit")
+
+    compute_loss = loss_fn or model.training_loss
+    step_model = torch.compile(model) if cfg.compile else model
+    if loss_fn is None and cfg.compile:
+        compute_loss = step_model.training_loss
+    opt = optimizer or torch.optim.Adam(
+        model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay
+    )
+    device_type = split.device.type
+    best_value, best_epoch, best_state = -math.inf, 0, None
+    best_valid: dict[str, float] = {}
+    best_ranks = np.zeros(0)
+    records: list[EpochRecord] = []
+    bad_epochs, stop_reason, total_train = 0, "max epochs", 0.0
+    n_batches = n_training_batches(model, split, cfg.batch_size)
+
+    with _progress(progress) as bar:
+        task = bar.add_task(description, total=cfg.epochs, info="")
+        for epoch in range(1, cfg.epochs + 1):
+            model.train()
+            model.set_epoch(epoch)
+            t0 = time.perf_counter()
+            loss_sum = torch.zeros((), device=split.device)
+            batch_task = bar.add_task(f"epoch {epoch}", total=n_batches, info="")
+            for i, batch in enumerate(training_batches(model, split, cfg, gen)):
+                with torch.autocast(device_type, dtype=torch.bfloat16, enabled=cfg.bf16):
+                    loss = compute_loss(batch)
+                if not torch.isfinite(loss):
+                    raise TrainingDiverged(
+                        f"{model.registry_name}: loss is {loss.item()} at epoch {epoch}, "
+                        f"batch {i + 1}; no result is written (try a lower train.lr)"
+                    )
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                loss_sum += loss.detach()
+                bar.advance(batch_task)
+            bar.remove_task(batch_task)
+            if split.device.type == "cuda":
+                torch.cuda.synchronize()
+            train_s = time.perf_counter() - t0
+            total_train += train_s
+            mean_loss = float(loss_sum) / max(1, n_batches)
+
+            valid: dict[str, float] = {}
+            eval_s = 0.0
+            if epoch % cfg.eval_every == 0 or epoch == cfg.epochs:
+                t1 = time.perf_counter()
+                ranks = evaluate(model, split, "valid", eval_cfg, cfg.eval_batch_size, cfg.bf16)
+                valid = metrics_from_ranks(ranks, eval_cfg.ks)
+                eval_s = time.perf_counter() - t1
+                if valid[cfg.select_metric] > best_value:
+                    best_value, best_epoch, best_valid, best_ranks = (
+                        valid[cfg.select_metric], epoch, valid, ranks,
+                    )
+                    best_state = copy.deepcopy(model.state_dict())
+                    bad_epochs = 0
+                else:
+                    bad_epochs += cfg.eval_every
+            record = EpochRecord(epoch, mean_loss, train_s, eval_s, valid)
+            records.append(record)
+            if on_epoch:
+                on_epoch(record)
+            info = f"loss {mean_loss:.4f}"
+            if valid:
+                info += f" | valid {cfg.select_metric} {valid[cfg.select_metric]:.4f}"
+            bar.update(task, advance=1, info=info + f" (best {best_value:.4f} @ {best_epoch})")
+            if bad_epochs >= cfg.patience:
+                stop_reason = f"early stop: no improvement in {cfg.patience} epochs"
+                break
+            if cfg.max_train_seconds and total_train >= cfg.max_train_seconds:
+                stop_reason = f"time budget {cfg.max_train_seconds:.0f}s reached"
+                break
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    return TrainOutcome(best_epoch, best_valid, best_ranks, records, total_train, stop_reason)

@@ -1,0 +1,84 @@
+import json
+
+import pytest
+import torch
+
+from baselines import build_model
+from lares_bench.config import EvalConfig, RunConfig, TrainConfig
+from lares_bench.experiment import standard_executor
+from lares_bench.runs import execute_run
+from lares_bench.training import TrainingDiverged, train_model
+from tests.model_checks import make_split, small_config
+
+
+def train_once(seed=0, epochs=3, **train_kw):
+    split = make_split()
+    torch.manual_seed(seed)
+    model = build_model("sasrec", split.n_items, small_config("sasrec"))
+    cfg = TrainConfig(epochs=epochs, batch_size=32, lr=3e-3, seed=seed, patience=50, **train_kw)
+    out = train_model(model, split, cfg, EvalConfig(), progress=False)
+    return model, out
+
+
+def test_cpu_training_is_bit_reproducible():
+    _, a = train_once(seed=1)
+    _, b = train_once(seed=1)
+    assert [r.loss for r in a.epochs] == [r.loss for r in b.epochs]
+    assert [r.valid for r in a.epochs] == [r.valid for r in b.epochs]
+    _, c = train_once(seed=2)
+    assert [r.loss for r in a.epochs] != [r.loss for r in c.epochs]
+
+
+def test_training_learns_and_selects_the_best_validation_epoch():
+    model, out = train_once(epochs=12)
+    values = [r.valid["NDCG@10"] for r in out.epochs]
+    assert out.best_valid["NDCG@10"] == max(values)
+    assert out.best_epoch == 1 + values.index(max(values))
+    assert max(values) > 0.3  # the patterned data is easy: random would be ~0.1
+
+
+def test_early_stopping_respects_patience():
+    split = make_split()
+    model = build_model("sasrec", split.n_items, small_config("sasrec"))
+    cfg = TrainConfig(epochs=50, batch_size=32, lr=0.0, patience=2)
+    out = train_model(model, split, cfg, EvalConfig(), progress=False)
+    assert len(out.epochs) == 3 and out.best_epoch == 1  # lr 0: never improves
+    assert "early stop" in out.stop_reason
+
+
+def test_nan_loss_stops_the_run_and_writes_no_result(tmp_path):
+    split = make_split()
+    cfg = RunConfig(
+        dataset="patterned", model="sasrec", model_config=small_config("sasrec"),
+        train=TrainConfig(epochs=2, batch_size=32),
+    )
+
+    def exploding(cfg_, split_, path, progress):
+        model = build_model("sasrec", split_.n_items, cfg_.model_config)
+        return train_model(
+            model, split_, cfg_.train, cfg_.eval, progress=False,
+            loss_fn=lambda batch: model.training_loss(batch) * float("nan"),
+        )
+
+    with pytest.raises(TrainingDiverged, match="loss is nan"):
+        execute_run(cfg, split, "fp", tmp_path, exploding, progress=False)
+    assert not list(tmp_path.glob("**/result.json"))
+
+
+def test_finished_runs_are_skipped_and_records_complete(tmp_path):
+    split = make_split()
+    cfg = RunConfig(
+        dataset="patterned", model="sasrec", model_config=small_config("sasrec"),
+        train=TrainConfig(epochs=2, batch_size=32),
+    )
+    first = execute_run(cfg, split, "fp", tmp_path, standard_executor, progress=False)
+    assert not first.skipped
+    files = {p.name for p in first.path.iterdir()}
+    assert {"config.json", "env.json", "epochs.jsonl", "result.json", "ranks.npy"} <= files
+    assert len((first.path / "epochs.jsonl").read_text().splitlines()) == 2
+    result = json.loads((first.path / "result.json").read_text())
+    assert set(result["test"]) >= {"HR@10", "NDCG@10", "MRR"}
+    second = execute_run(cfg, split, "fp", tmp_path, standard_executor, progress=False)
+    assert second.skipped and second.path == first.path
+    other = execute_run(cfg, split, "other-data", tmp_path, standard_executor, progress=False)
+    assert other.path != first.path
