@@ -28,6 +28,7 @@ class Batch:
     users: torch.Tensor
     inputs: torch.Tensor
     targets: torch.Tensor
+    example_ids: torch.Tensor | None = None  # example mode: rows of split.train_example_ends()
 
 
 class SequentialModel(nn.Module):
@@ -61,6 +62,10 @@ class SequentialModel(nn.Module):
 
     def fit(self, split) -> None:  # for train_mode == "fit"
         raise NotImplementedError
+
+    def prepare(self, split) -> None:
+        """Called once by the trainer before the first epoch with the LeaveOneOutSplit, for
+        models that need data-wide structures (a same-target index, item popularity)."""
 
     def n_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters() if p.requires_grad)

@@ -144,3 +144,11 @@ class TransformerEncoder(nn.Module):
         for layer in self.layers:
             x = layer(x, allowed)
         return x
+
+
+def make_layer(kind: str, cfg: TransformerConfig, max_len: int) -> nn.Module:
+    """A sequence layer ``forward(x [B, L, d], allowed [B, L, L]) -> [B, L, d]`` by name, so
+    that LARES can build its pre-block and core from any baseline's layer."""
+    if kind == "transformer":
+        return TransformerLayer(cfg)
+    raise ValueError(f"unknown layer kind {kind!r}; known: transformer")

@@ -77,7 +77,7 @@ def training_batches(
         lengths = (ends - split.starts[ex_users]).clamp(max=split.max_len)
         for rows in batch_rows(lengths, cfg.batch_size, cfg.length_bucketing, gen):
             u = ex_users[rows]
-            yield Batch(u, split.windows(u, ends[rows]), split.items[ends[rows]])
+            yield Batch(u, split.windows(u, ends[rows]), split.items[ends[rows]], rows)
     else:
         raise ValueError(f"model {model.registry_name} has train_mode {model.train_mode!r}")
 
@@ -174,6 +174,7 @@ def train_model(
         valid = metrics_from_ranks(ranks, eval_cfg.ks)
         return TrainOutcome(0, valid, ranks, [EpochRecord(0, 0.0, 0.0, 0.0, valid)], 0.0, "fit")
 
+    model.prepare(split)
     compute_loss = loss_fn or model.training_loss
     step_model = torch.compile(model) if cfg.compile else model
     if loss_fn is None and cfg.compile:
