@@ -151,4 +151,8 @@ def make_layer(kind: str, cfg: TransformerConfig, max_len: int) -> nn.Module:
     that LARES can build its pre-block and core from any baseline's layer."""
     if kind == "transformer":
         return TransformerLayer(cfg)
-    raise ValueError(f"unknown layer kind {kind!r}; known: transformer")
+    if kind in ("fmlp", "bsarec"):  # imported here: freq_layers imports this module
+        from baselines.freq_layers import BSARecLayer, FilterLayer
+
+        return FilterLayer(cfg, max_len) if kind == "fmlp" else BSARecLayer(cfg, max_len)
+    raise ValueError(f"unknown layer kind {kind!r}; known: transformer, fmlp, bsarec")
