@@ -22,7 +22,7 @@ from rich.text import Text
 from lares_bench.data.errors import DataError
 from lares_bench.data.fetch import fetch_dataset
 from lares_bench.data.load import candidates, load_dataset
-from lares_bench.data.registry import SYNTHETIC, get_entry, load_registry
+from lares_bench.data.registry import SYNTHETIC, SYNTHETIC_MAX_LEN, get_entry, load_registry
 from lares_bench.data.synthetic import generate_synthetic
 
 data_app = typer.Typer(
@@ -95,7 +95,7 @@ def list_datasets(data_dir: DataDir = None, cache_dir: CacheDir = None) -> None:
     synthetic = generate_synthetic().stats()
     table.add_row(
         SYNTHETIC, "built in", _count(synthetic["users"]), _count(synthetic["items"]),
-        _count(synthetic["interactions"]), "50", "built in",
+        _count(synthetic["interactions"]), str(SYNTHETIC_MAX_LEN), "built in",
     )  # fmt: skip
     for name, entry in load_registry().items():
         found = next((c for c in candidates(entry, data_dir, cache) if c.path.is_file()), None)

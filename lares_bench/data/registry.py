@@ -215,3 +215,11 @@ def get_entry(name: str, path: Path | None = None) -> DatasetEntry:
             f"unknown dataset {name!r}; known: {', '.join(dataset_names(path))}"
         )
     return registry[name]
+
+
+SYNTHETIC_MAX_LEN = 50  # the protocol's default; synthetic sequences are at most 30 long
+
+
+def dataset_max_len(name: str, path: Path | None = None) -> int:
+    """Input truncation length the protocol uses for a dataset (synthetic included)."""
+    return SYNTHETIC_MAX_LEN if name == SYNTHETIC else get_entry(name, path).max_len
