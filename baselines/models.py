@@ -4,3 +4,5 @@ from baselines import sasrec  # noqa: F401
 from baselines import fmlprec  # noqa: F401
 from baselines import bsarec  # noqa: F401
 from baselines import rearec  # noqa: F401
+from baselines import cl4srec  # noqa: F401
+from baselines import duorec  # noqa: F401
