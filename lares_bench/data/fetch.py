@@ -47,6 +47,23 @@ def _progress(enabled: bool) -> Progress:
     )
 
 
+def _check_download(
+    url: str, name: str, got_sha: str, got_size: int, sha256: str | None, size: int | None
+) -> None:
+    wrong_size = size is not None and got_size != size
+    sizes = f"; size: expected {size} bytes, got {got_size}" if wrong_size else ""
+    if sha256 is not None and got_sha != sha256:
+        raise ChecksumMismatchError(
+            f"{name}: sha256 mismatch: expected {sha256}, got {got_sha}{sizes} "
+            f"(from {url}); the file was not kept"
+        )
+    if wrong_size:
+        raise ChecksumMismatchError(
+            f"{name}: size mismatch: expected {size} bytes, got {got_size} "
+            f"(from {url}); the file was not kept"
+        )
+
+
 def download(
     url: str,
     path: Path,
@@ -78,16 +95,9 @@ def download(
                 got_size += len(chunk)
                 bar.update(task, advance=len(chunk))
             # Raising inside the with-block makes atomic_output delete the temporary file.
-            if size is not None and got_size != size:
-                raise ChecksumMismatchError(
-                    f"{path.name}: size mismatch: expected {size} bytes, got {got_size} "
-                    f"(from {url}); the file was not kept"
-                )
-            if sha256 is not None and digest.hexdigest() != sha256:
-                raise ChecksumMismatchError(
-                    f"{path.name}: sha256 mismatch: expected {sha256}, got {digest.hexdigest()} "
-                    f"(from {url}); the file was not kept"
-                )
+            _check_download(url, path.name, digest.hexdigest(), got_size, sha256, size)
+    except urllib.error.HTTPError as err:
+        raise FetchError(f"could not download {url}: HTTP {err.code} {err.reason}") from None
     except (urllib.error.URLError, http.client.HTTPException, TimeoutError, ConnectionError) as err:
         reason = getattr(err, "reason", None) or err
         raise FetchError(f"could not download {url}: {reason}") from None
