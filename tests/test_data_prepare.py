@@ -113,6 +113,11 @@ def test_dedup_keeps_first_row_in_input_order():
     assert raw_sequences(prepared) == [["b", "c", "a"]]
 
 
+def test_missing_ids_are_an_error():
+    with pytest.raises(DataFormatError, match="m: interactions with a missing user or item id"):
+        prepare_interactions(frame([("u", "a", 1), ("u", None, 2)]), "m")
+
+
 def test_everything_filtered_is_an_error():
     with pytest.raises(EmptyDatasetError, match="tiny: no interactions left"):
         prepare_interactions(frame([("u", "a", 1)]), "tiny", Recipe(user_core=5, item_core=5))

@@ -85,6 +85,8 @@ def prepare_with_ids(frame: pd.DataFrame, name: str, recipe: Recipe | None = Non
     # Codes in order of first appearance: the user codes are the final user order.
     users, user_uniques = pd.factorize(user_raw, sort=False)
     items, item_uniques = pd.factorize(item_raw, sort=False)
+    if (users < 0).any() or (items < 0).any():  # factorize codes missing values as -1
+        raise DataFormatError(f"{name}: interactions with a missing user or item id")
     if recipe.dedup and len(users):
         pair = users.astype(np.int64) * (int(items.max()) + 1) + items
         first = ~pd.Series(pair).duplicated(keep="first").to_numpy()
