@@ -62,15 +62,15 @@ def test_us_x_is_ce_plus_lmd_sem_infonce_of_dropout_view_and_partner():
 def test_every_contrast_mode_trains():
     split = make_split()
     base = small_config("duorec")
-    for mode in ("us_x", "us", "un", "su", "none"):
-        for mask_same in (False, True):
-            cfg = dataclasses.replace(base, contrast=mode, mask_same_target=mask_same)
-            model = build_model("duorec", split.n_items, cfg)
-            model.prepare(split)
-            batch = first_batch(model, split)
-            loss = model.training_loss(batch)
-            assert torch.isfinite(loss)
-            loss.backward()
+    modes = [("us_x", True), ("us", True), ("un", False), ("su", False), ("none", False)]
+    for mode, mask_same in modes:
+        cfg = dataclasses.replace(base, contrast=mode, mask_same_target=mask_same)
+        model = build_model("duorec", split.n_items, cfg)
+        model.prepare(split)
+        batch = first_batch(model, split, batch_size=32)
+        loss = model.training_loss(batch)
+        assert torch.isfinite(loss)
+        loss.backward()
     model.eval()
     with torch.no_grad():
         h = model.final_state(batch.inputs)
