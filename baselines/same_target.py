@@ -20,7 +20,8 @@ class SameTargetIndex:
 
     def __init__(self, targets: torch.Tensor):
         if targets.dim() != 1:
-            raise ValueError(f"SameTargetIndex: targets must be 1-D, got shape {tuple(targets.shape)}")
+            shape = tuple(targets.shape)
+            raise ValueError(f"SameTargetIndex: targets must be 1-D, got shape {shape}")
         n = len(targets)
         dev = targets.device
         # example ids sorted by target; each group of equal targets is a contiguous slice
