@@ -10,7 +10,8 @@ Architecture: a causal SASRec encoder (post-LN blocks, GELU, LayerNorm eps 1e-12
 init) over item + position embeddings (LayerNorm, dropout 0.2), positions counted from the oldest
 real item. Then K reasoning steps: the last hidden state h_{k-1} plus a learned reasoning-position
 embedding RPE[k-1] goes through the same embedding LayerNorm and dropout and is appended as a new
-token; the causal encoder runs over the extended sequence and its last output is h_k. The step
+token; the causal encoder runs over the extended sequence (keys/values of the earlier positions
+cached, as in the reference) and its last output is h_k. The step
 states are h_0 (the sequence's last position) ... h_K. Scores are tied to the item embedding.
   ERL: the representation is mean(h_0 .. h_K) (h_0 included, as in the reference).
   PRL: the representation is h_K.
@@ -35,8 +36,6 @@ Deviations:
 - d 64 and FFN 256 (the project default) instead of the reference's 256 and 300.
 - Blocks are post-LN as in the layers file we could read (reference_defaults.md repeats ManCAR's
   claim that ReaRec uses pre-norm; the code we read does not).
-- No KV cache: each step re-runs the encoder over the extended sequence. Outputs are identical in
-  evaluation; in training the earlier positions get fresh dropout masks at every step.
 - The padding item is not a softmax candidate (the reference's padding row is).
 - PRL: the InfoNCE term is added only once the noise is on (epoch > warmup_epochs); the reference
   would fail in that case (``cl_loss`` undefined), so its published runs cannot tell us more.
@@ -55,11 +54,33 @@ from baselines.layers import (
     SequenceEmbedding,
     TransformerConfig,
     TransformerEncoder,
+    TransformerLayer,
     attention_mask,
     init_bert_weights,
 )
 from baselines.losses import full_ce
 from baselines.registry import register
+
+
+def cached_block(
+    layer: TransformerLayer,
+    x: torch.Tensor,
+    allowed: torch.Tensor,
+    cache: tuple[torch.Tensor, torch.Tensor] | None,
+) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+    """``layer`` (a post-LN layers.TransformerLayer) over the new positions x [B, n, d], which
+    attend to the cached keys/values of the earlier positions and to themselves.
+    allowed: [B, n, n_cached + n]. Returns (output [B, n, d], updated (keys, values))."""
+    attn = layer.attn
+    B, n, d = x.shape
+    # [B, H, n, head_dim] each
+    q, k, v = attn.qkv(x).view(B, n, 3, attn.n_heads, attn.head_dim).permute(2, 0, 3, 1, 4)
+    if cache is not None:
+        k, v = torch.cat([cache[0], k], dim=2), torch.cat([cache[1], v], dim=2)
+    p = attn.attn_dropout if layer.training else 0.0
+    ctx = F.scaled_dot_product_attention(q, k, v, attn_mask=allowed.unsqueeze(1), dropout_p=p)
+    x = layer.norm1(x + layer.dropout(attn.out(ctx.transpose(1, 2).reshape(B, n, d))))
+    return layer.norm2(x + layer.dropout(layer.ff2(layer.act(layer.ff1(x))))), (k, v)
 
 
 @dataclass
@@ -81,7 +102,7 @@ class ReaRecConfig:
     noise_std: float = 0.01  # PRL: Gaussian noise on the noisy view's reasoning tokens
     cl_weight: float = 1.0  # PRL: weight of the noisy/clean InfoNCE
     warmup_epochs: int = 2  # PRL: the noisy view starts after this many epochs
-    use_sdpa: bool = True  # fused attention; False = eager reference
+    use_sdpa: bool = True  # fused attention in ``encode``; the reasoning steps always use SDPA
 
     def transformer(self) -> TransformerConfig:
         return TransformerConfig(
@@ -127,25 +148,32 @@ class ReaRec(SequentialModel):
 
     def reason(self, seq: torch.Tensor, noisy: bool = False):
         """Step states (clean [B, K+1, d], noisy [B, K+1, d] or None). With ``noisy`` the batch
-        is run twice; the second copy's reasoning tokens are the clean ones plus noise."""
+        is run twice; the second copy's reasoning tokens are the clean ones plus noise.
+
+        Keys and values of every layer are cached, so a step runs the blocks over its one new
+        token (as the reference does); equal to re-running the causal encoder over the extended
+        sequence (tested), and the earlier positions keep their dropout masks across steps."""
         B = seq.shape[0]
         K = self.config.reason_steps
         copies = 2 if noisy else 1
         seq = seq.repeat(copies, 1)  # [cB, L]
         x = self.embed(seq)  # [cB, L, d]; each copy draws its own dropout
-        marker = torch.ones_like(seq[:, :1])  # any id > 0 marks a reasoning token as real
+        caches: list[tuple[torch.Tensor, torch.Tensor] | None] = [None] * len(self.encoder.layers)
+        keys_ok = seq > 0  # [cB, L + k]: keys a reasoning token may attend to
+        allowed = attention_mask(seq, causal=True)  # [cB, L, L]
         states = []
         for k in range(K + 1):
-            ext = torch.cat([seq, marker.expand(-1, k)], dim=1)  # [cB, L + k]
-            h = self.encoder(x, attention_mask(ext, causal=True))[:, -1]  # [cB, d]
-            states.append(h)
+            for i, layer in enumerate(self.encoder.layers):
+                x, caches[i] = cached_block(layer, x, allowed, caches[i])
+            states.append(x[:, -1])  # [cB, d]
             if k == K:
                 break
-            token = h[:B] + self.reason_pos.weight[k]  # [B, d], from the clean copy
+            token = x[:B, -1] + self.reason_pos.weight[k]  # [B, d], from the clean copy
             if noisy:
                 token = torch.cat([token, token + self.config.noise_std * torch.randn_like(token)])
-            token = self.embed.dropout(self.embed.norm(token))  # [cB, d]
-            x = torch.cat([x, token.unsqueeze(1)], dim=1)  # [cB, L + k + 1, d]
+            x = self.embed.dropout(self.embed.norm(token)).unsqueeze(1)  # [cB, 1, d]
+            keys_ok = torch.cat([keys_ok, torch.ones_like(keys_ok[:, :1])], dim=1)
+            allowed = keys_ok.unsqueeze(1)  # [cB, 1, L + k + 1]
         out = torch.stack(states, dim=1)  # [cB, K+1, d]
         return (out[:B], out[B:]) if noisy else (out, None)
 

@@ -2,6 +2,7 @@ import pytest
 import torch
 
 from baselines import build_model
+from baselines.layers import attention_mask
 from tests.model_checks import (
     check_causal,
     check_loss_decreases,
@@ -88,3 +89,19 @@ def test_training_loss_uses_the_noisy_view_only_after_warmup():
     assert not calls
     model.set_epoch(model.config.warmup_epochs + 1)
     assert torch.isfinite(model.training_loss(batch)) and calls
+
+
+def test_cached_steps_equal_rerunning_the_encoder_on_the_extended_sequence():
+    split = make_split()
+    model = build_model("rearec-erl", split.n_items, small_config("rearec-erl")).eval()
+    inputs, _ = split.part_inputs("test", torch.arange(6))
+    with torch.no_grad():
+        states, _ = model.reason(inputs)
+        x, seq = model.embed(inputs), inputs
+        for k in range(model.config.reason_steps + 1):
+            h = model.encoder(x, attention_mask(seq))[:, -1]  # full causal re-run
+            torch.testing.assert_close(states[:, k], h, rtol=1e-5, atol=1e-5)
+            if k < model.config.reason_steps:
+                token = model.embed.norm(h + model.reason_pos.weight[k])
+                x = torch.cat([x, token.unsqueeze(1)], dim=1)
+                seq = torch.cat([seq, torch.ones_like(seq[:, :1])], dim=1)
