@@ -13,3 +13,4 @@ from baselines import bsarec  # noqa: F401
 from baselines import rearec  # noqa: F401
 from baselines import cl4srec  # noqa: F401
 from baselines import duorec  # noqa: F401
+from lares_bench.lares import model as _lares  # noqa: F401

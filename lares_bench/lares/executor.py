@@ -1,0 +1,103 @@
+"""The LARES run: SPT, then RPT (unless ``rpt`` is off), then the test set, once per depth.
+
+``execute(cfg, split, path, progress) -> dict`` has the signature of
+``lares_bench.experiment.standard_executor`` and is attached to the model class as
+``LARES.execute``, so ``executor_for`` picks it up. It writes, in the run directory:
+  epochs.jsonl        one line per epoch, tagged "stage": "spt" | "rpt"; RPT lines carry the
+                      mean rollout reward; the "rpt" line with epoch 0 is the validation of the
+                      SPT checkpoint RPT starts from;
+  ranks.npy           test ranks at ``eval_depth`` (the selected model), valid_ranks.npy beside;
+  ranks_depth_<k>.npy test ranks at each of ``test_depths``.
+The result dict is ``finish_run``'s plus
+  "test_by_depth": {"<k>": metrics}, "spt": {...}, "rpt": {...} (or null when RPT is off).
+Result fields with a two-stage meaning: "selected_epoch" is the SPT epoch (the RPT epoch is
+``rpt.selected_epoch``, 0 = SPT checkpoint kept); "seconds_per_epoch" is SPT's; "train_seconds"
+covers both stages and the filter; "valid" is the validation of the final weights.
+The executor imports ``lares_bench.experiment`` lazily (that module imports the model registry,
+which imports this package).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from lares_bench.evaluation import metrics_from_ranks
+from lares_bench.lares.rpt import run_rpt
+from lares_bench.runs import append_jsonl, atomic_write_npy
+from lares_bench.training import TrainOutcome, evaluate, train_model
+
+
+def _mean_epoch_seconds(outcome: TrainOutcome) -> float:
+    secs = [r.train_seconds for r in outcome.epochs if r.train_seconds > 0]
+    return round(float(np.mean(secs)), 4) if secs else 0.0
+
+
+def execute(cfg, split, path: Path, progress: bool = False) -> dict:
+    from baselines import build_model
+    from lares_bench.experiment import finish_run
+
+    c = cfg.model_config
+    model = build_model(cfg.model, split.n_items, c).to(split.device)
+    model.eval_seed = cfg.train.seed
+    log = path / "epochs.jsonl"
+    name = f"{cfg.dataset}/{cfg.model}/seed{cfg.train.seed}"
+
+    spt = train_model(
+        model, split, cfg.train, cfg.eval,
+        on_epoch=lambda rec: append_jsonl(log, {"stage": "spt", **rec.to_dict()}),
+        progress=progress, description=f"{name} spt",
+    )
+    summary = {
+        "spt": {
+            "best_epoch": spt.best_epoch,
+            "valid": spt.best_valid,
+            "epochs_run": len(spt.epochs),
+            "seconds_per_epoch": _mean_epoch_seconds(spt),
+            "train_seconds": round(spt.train_seconds, 3),
+            "stop_reason": spt.stop_reason,
+        },
+        "rpt": None,
+    }
+    final = spt
+    if c.rpt:
+        t0 = time.perf_counter()
+        res = run_rpt(
+            model, split, cfg, progress=progress, description=f"{name} rpt",
+            on_epoch=lambda rec, extra: append_jsonl(
+                log, {"stage": "rpt", **rec.to_dict(), **extra}
+            ),
+        )
+        rpt_seconds = time.perf_counter() - t0
+        summary["rpt"] = {
+            "examples": res.examples,
+            "kept": res.kept,
+            "filter_seconds": round(res.filter_seconds, 3),
+            "selected_epoch": res.selected_epoch,
+            "valid_before": res.valid_before,
+            "valid_after": res.valid,
+            "epochs_run": len(res.outcome.epochs),
+            "seconds_per_epoch": _mean_epoch_seconds(res.outcome),
+            "seconds": round(rpt_seconds, 3),
+            "stop_reason": res.outcome.stop_reason,
+        }
+        final = TrainOutcome(
+            best_epoch=spt.best_epoch,
+            best_valid=res.valid,
+            valid_ranks=res.valid_ranks,
+            epochs=spt.epochs + res.outcome.epochs,
+            train_seconds=spt.train_seconds + rpt_seconds,
+            stop_reason=f"spt: {spt.stop_reason}; rpt: {res.outcome.stop_reason}",
+        )
+
+    result = finish_run(model, split, cfg, path, final)
+    result["seconds_per_epoch"] = summary["spt"]["seconds_per_epoch"]
+    by_depth = {}
+    for k in c.test_depths:
+        with model.at_depth(k):
+            ranks = evaluate(model, split, "test", cfg.eval, cfg.train.eval_batch_size, cfg.train.bf16)
+        atomic_write_npy(path / f"ranks_depth_{k}.npy", ranks.astype(np.int32))
+        by_depth[str(k)] = metrics_from_ranks(ranks, cfg.eval.ks)
+    return {**result, "test_by_depth": by_depth, **summary}

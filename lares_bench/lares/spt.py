@@ -1,0 +1,63 @@
+"""LARES stage 1, SPT (self-supervised pre-training): CE + alpha * TLA + gamma * SLA.
+
+Read from ``BaseRecommender.calculate_loss`` and ``ContrastiveLoss`` in the authors' ``model.py``
+(GitHub BishopLiu/LARES) and the published run ``run_sl.sh`` (alpha 0.1, gamma 0.5, tau 1, dot):
+
+  CE   cross-entropy of the final output of one forward pass (its own random depth and S_0);
+  TLA  a training example with the same target (``SameTargetIndex``, itself when alone) and the
+       example are run with ONE shared sampled depth (``same_step``); symmetric InfoNCE between
+       the two final outputs, in-batch, positives on the diagonal;
+  SLA  on that same trajectory of the example, a step index drawn uniformly from 0..k-1 (the
+       final step included, as the authors); symmetric InfoNCE between the final output and that
+       step's output (only when k > 1).
+InfoNCE(x, y) = CE(sim(x, y^T) / tau, diagonal), sim = dot or cosine (``sem_func``).
+
+So a batch costs three forward passes (CE, example, partner), as in the authors' code;
+``ce_own_pass=False`` reuses the example's trajectory for CE (two passes; not the authors').
+Passes whose weight is zero are skipped (``spt=False``: CE only, one pass).
+Deviation: CE's softmax runs over the real items only (the authors' includes the padding row).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def info_nce(x: torch.Tensor, y: torch.Tensor, tau: float = 1.0, sem_func: str = "dot"):
+    """In-batch InfoNCE of x [B, d] against y [B, d], row i's positive is y[i]."""
+    if sem_func == "cos":
+        x, y = F.normalize(x, dim=-1), F.normalize(y, dim=-1)
+    logits = (x @ y.T).float() / tau  # [B, B]
+    return F.cross_entropy(logits, torch.arange(len(x), device=x.device))
+
+
+def sym_info_nce(x: torch.Tensor, y: torch.Tensor, tau: float = 1.0, sem_func: str = "dot"):
+    return (info_nce(x, y, tau, sem_func) + info_nce(y, x, tau, sem_func)) / 2
+
+
+def spt_loss(model, batch) -> torch.Tensor:
+    """The SPT loss of ``model`` (a LARES) on an example-mode batch (inputs [B, L], targets [B],
+    example_ids [B])."""
+    c = model.config
+    alpha, gamma = c.tla_weight, c.sla_weight
+    aligned = alpha > 0 or gamma > 0
+    loss = torch.zeros((), device=batch.inputs.device)
+    if c.ce_own_pass or not aligned:
+        final, _ = model.run(batch.inputs)  # [B, d], random depth
+        loss = loss + F.cross_entropy(model.logits(final).float(), batch.targets - 1)
+    if not aligned:
+        return loss
+
+    depth = model.sample_depth() if c.same_step else None
+    final, steps = model.run(batch.inputs, depth=depth, all_steps=True)  # [B, d], [B, k, d]
+    if not c.ce_own_pass:
+        loss = loss + F.cross_entropy(model.logits(final).float(), batch.targets - 1)
+    if alpha > 0:
+        partner = model.partner_final(batch.example_ids, depth)  # [B, d]
+        loss = loss + alpha * sym_info_nce(final, partner, c.tau, c.sem_func)
+    k = steps.shape[1]
+    if gamma > 0 and k > 1:
+        i = int(torch.randint(0, k, (1,)))
+        loss = loss + gamma * sym_info_nce(final, steps[:, i], c.tau, c.sem_func)
+    return loss
