@@ -302,3 +302,20 @@ def test_bad_config_values_are_rejected():
         LARES(LARESConfig(depth_sampler="geometric"), 10)
     with pytest.raises(ValueError, match="rpt_group"):
         LARES(LARESConfig(rpt_group=1), 10)
+
+
+def test_per_step_log_probs_at_the_last_position():
+    model, split = tiny()
+    model.eval()
+    seq, targets = split.part_inputs("valid", torch.arange(6))
+    s0 = torch.randn(*seq.shape, model.config.d)
+    with torch.no_grad():
+        final, steps = model.run(seq, depth=4, init_state=s0, all_steps=True)  # [B, d], [B, 4, d]
+        _, states = model.trajectory(seq, depth=4, init_state=s0)
+        full = model.step_log_probs(steps)  # [B, 4, n_items]
+        picked = model.target_log_probs(steps, targets)  # [B, 4]
+    assert steps.shape == (6, 4, model.config.d) and full.shape == (6, 4, split.n_items)
+    torch.testing.assert_close(steps[:, -1], final)
+    torch.testing.assert_close(steps[:, 1], states[1][:, -1])
+    torch.testing.assert_close(full.exp().sum(-1), torch.ones(6, 4))
+    torch.testing.assert_close(picked, full.gather(-1, (targets - 1).view(-1, 1, 1).expand(6, 4, 1))[..., 0])

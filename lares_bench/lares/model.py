@@ -111,8 +111,8 @@ class LARESConfig:
     rpt_filter: bool = True  # train RPT only on examples the SPT model ranks in the top k
     rpt_filter_topk: int = 100
     rpt_filter_passes: int = 3  # passes with fresh random initial states; union of hits
-    rpt_epochs: int = 300  # RecBole's default epoch bound
-    rpt_patience: int = 10
+    rpt_epochs: int = 0  # RPT epoch bound; 0 = train.epochs (the authors: one RecBole config)
+    rpt_patience: int = 0  # 0 = train.patience (10)
 
     def transformer(self) -> TransformerConfig:
         return TransformerConfig(
@@ -145,6 +145,8 @@ class LARESConfig:
             raise ValueError("lares: rpt_group must be >= 2 (advantages need a group std)")
         if self.n_core < 1 or self.n_pre < 0:
             raise ValueError("lares: need n_core >= 1 and n_pre >= 0")
+        if self.rpt_epochs < 0 or self.rpt_patience < 0:
+            raise ValueError("lares: rpt_epochs and rpt_patience must be >= 0 (0 = train.*)")
         if any(k < 1 for k in self.test_depths) or self.eval_depth < 0:
             raise ValueError("lares: depths must be >= 1 (eval_depth 0 = mean_recurrence)")
 
@@ -326,8 +328,13 @@ class LARES(SequentialModel):
             return F.normalize(h, dim=-1) @ F.normalize(e, dim=-1).T / self.config.tau
         return h @ e.T
 
+    def step_log_probs(self, steps: torch.Tensor) -> torch.Tensor:
+        """Per-step log-distributions over the real items: [B, k, d] -> [B, k, n_items]."""
+        return self.logits(steps).float().log_softmax(-1)
+
     def target_log_probs(self, steps: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        """log p(target | step i) for per-step outputs [B, k, d] and targets [B] -> [B, k]."""
+        """log p(target | step i) for per-step outputs [B, k, d] and targets [B] -> [B, k]
+        (``step_log_probs`` at the targets, without keeping [B, k, n_items] log-probs)."""
         lg = self.logits(steps).float()  # [B, k, n_items]
         idx = (targets - 1).view(-1, 1, 1).expand(-1, lg.shape[1], 1)
         return lg.gather(-1, idx).squeeze(-1) - lg.logsumexp(-1)

@@ -195,8 +195,8 @@ def run_rpt(model, split, cfg, *, on_epoch=None, progress=False, description="rp
 
     set_dropout(model, c.rpt_dropout)
     train = dataclasses.replace(
-        cfg.train, lr=c.rpt_lr, batch_size=c.rpt_batch_size, epochs=c.rpt_epochs,
-        patience=c.rpt_patience,
+        cfg.train, lr=c.rpt_lr, batch_size=c.rpt_batch_size,
+        epochs=c.rpt_epochs or cfg.train.epochs, patience=c.rpt_patience or cfg.train.patience,
     )
     opt = torch.optim.Adam(model.parameters(), lr=c.rpt_lr, weight_decay=train.weight_decay)
     stats: dict = {}
