@@ -24,7 +24,7 @@ scoring reproducible the evaluation noise comes from a generator that is reseede
 every evaluation pass of the same weights sees the same noise (noise depends on the batch a
 user falls in, not on the user).
 
-Deviations from the authors' code (all documented in the report):
+Deviations from the authors' code (see also depth.py, spt.py, rpt.py):
 - left padding with positions counted from the oldest item (``position_mode`` "start") instead
   of RecBole's right padding; the same numbers, no gather of the last position needed;
 - the softmax (CE, per-step log-probabilities) runs over the real items only; RecBole's includes
@@ -34,7 +34,8 @@ Deviations from the authors' code (all documented in the report):
 - attention dropout is its own setting (the authors tie it to the hidden dropout; both 0.5 in the
   published run, and our RPT stage sets both to ``rpt_dropout``);
 - depth sampler details (k >= 1 always; "none" also evaluates with one step): see depth.py;
-- ``max_len`` is set per dataset by the runner (50 on Amazon 2014); the paper used 20.
+- ``max_len`` is set per dataset by the runner (50 on Amazon 2014); the paper used 20;
+- evaluation noise comes from the seeded generator above, not from the global RNG.
 """
 
 from __future__ import annotations
