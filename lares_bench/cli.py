@@ -144,5 +144,164 @@ def list_models() -> None:
     console.print(table)
 
 
+def _toggle(on: bool, off: bool, grid: bool) -> tuple[bool, ...]:
+    """--x and --no-x given together (or --grid) mean both values; neither means on only."""
+    if grid or (on and off):
+        return (True, False)
+    return (False,) if off else (True,)
+
+
+@app.command()
+def ablate(
+    datasets: str = typer.Option("synthetic", help="Comma-separated datasets."),
+    depth: str = typer.Option("1..8", help="Depths: a range 1..8, a list 1,2,4,8 or one value."),
+    spt: bool = typer.Option(False, "--spt", help="With SPT (the default; with --no-spt: both)."),
+    no_spt: bool = typer.Option(False, "--no-spt", help="Without SPT (CE only in stage 1)."),
+    rpt: bool = typer.Option(False, "--rpt", help="With RPT (the default; with --no-rpt: both)."),
+    no_rpt: bool = typer.Option(False, "--no-rpt", help="Without the RPT stage."),
+    grid: bool = typer.Option(False, "--grid", help="All four SPT x RPT combinations."),
+    variants: str = typer.Option(
+        "all", help="Named ablations at the reference depth: all, none, or some of "
+        "nopre,notla,nosla,norpt,nofilter,ndcg,concat,linear.",
+    ),
+    ref_depth: int = typer.Option(4, min=1, help="Depth at which the named variants are trained."),
+    seeds: int = typer.Option(3, min=1, help="Number of seeds 0..N-1."),
+    backbone: str = typer.Option("transformer", help="Layers of pre-block and core: transformer | fmlp | bsarec."),
+    device: str = typer.Option("auto", help="auto | cpu | cuda | cuda:N"),
+    data_dir: Path = typer.Option(None, help=DATA_DIR_HELP),
+    cache_dir: Path = typer.Option(None, help=CACHE_HELP),
+    results_dir: Path = typer.Option(Path("results"), help="Where runs and tables are written."),
+    history_mask: str = typer.Option(None, help="inf (default) | none | zero"),
+    set_: list[str] = typer.Option([], "--set", help="Override, e.g. train.epochs=2 model.d=16"),
+    dry_run: bool = typer.Option(False, help="List the planned runs and stop."),
+    force: bool = typer.Option(False, help="Rerun finished runs."),
+    progress: bool = typer.Option(True, help="Show progress bars."),
+) -> None:
+    """LARES depth sweeps (train depth, test depth) x SPT/RPT, and the named ablations;
+    tables in results/ablation/<dataset>/."""
+    from lares_bench.ablation import (
+        AblationRequest,
+        DepthRangeError,
+        parse_depths,
+        parse_variants,
+        plan_runs,
+        run_ablation,
+    )
+    from lares_bench.config import ConfigError, parse_set_options
+
+    try:
+        if backbone not in ("transformer", "fmlp", "bsarec"):
+            fail(f"--backbone must be transformer, fmlp or bsarec, got {backbone!r}")
+        user = parse_set_options(set_)
+        if history_mask:
+            user["eval"]["history_mask"] = history_mask
+        req = AblationRequest(
+            datasets=split_list(datasets) or ("synthetic",),
+            depths=parse_depths(depth),
+            results_root=results_dir,
+            spt_values=_toggle(spt, no_spt, grid),
+            rpt_values=_toggle(rpt, no_rpt, grid),
+            variants=parse_variants(variants),
+            seeds=tuple(range(seeds)),
+            backbone=backbone,
+            ref_depth=ref_depth,
+            data_dir=data_dir_option(data_dir),
+            cache_dir=cache_dir_option(cache_dir),
+            device=device,
+            overrides=user,
+            progress=progress,
+            force=force,
+        )
+        plan = plan_runs(req)
+    except (DepthRangeError, ConfigError, KeyError, ValueError) as e:
+        fail(str(e).strip("'\""))
+    console.print(f"{len(plan)} runs planned ({len(req.datasets)} dataset(s), depths {req.depths})")
+    if dry_run:
+        for r in plan:
+            m = r.overrides["model"]
+            console.print(
+                f"  {r.dataset}/{r.model}/seed{r.seed} [{r.role}] depth {m['mean_recurrence']} "
+                f"spt={m.get('spt', True)} rpt={m.get('rpt', True)}"
+            )
+        return
+
+    def show(rec) -> None:
+        r, c = rec.result, rec.result["config"]
+        mc = c["model_config"]
+        console.print(
+            f"{c['dataset']}/{c['model']}/seed{c['train']['seed']} depth {mc['mean_recurrence']} "
+            f"spt={mc['spt']} rpt={mc['rpt']}: test NDCG@10 {r['test']['NDCG@10']:.4f}"
+            + (" (cached)" if rec.skipped else "")
+        )
+
+    try:
+        run_ablation(req, on_run=show)
+    except (FileNotFoundError, KeyError, ValueError, RuntimeError) as e:
+        fail(str(e).strip("'\""))
+    for ds in req.datasets:
+        console.print(f"tables: {results_dir / 'ablation' / ds}/")
+
+
+def _print_notes(title: str, notes: list[str]) -> None:
+    if notes:
+        err.print(f"[yellow]{title}:[/]")
+        for n in notes:
+            err.print(f"  - {n}", soft_wrap=True)
+
+
+@app.command()
+def plot(
+    results_dir: Path = typer.Option(Path("results"), help="Where the run records are."),
+    out: Path = typer.Option(None, help="Output folder (default: <results-dir>/plots)."),
+    datasets: str = typer.Option(None, help="Comma-separated datasets (default: all with records)."),
+    suite: str = typer.Option("main", help="Suite of the main-table bars and curves."),
+    history_mask: str = typer.Option("inf", help="Runs of this history mask only."),
+    compute_x: str = typer.Option("seconds", help="x-axis of the compute plot: seconds | flops."),
+    formats: str = typer.Option("png,pdf", help="Comma-separated file formats."),
+) -> None:
+    """Figures from run records (no training): depth scaling, train vs test depth, ablation
+    and main-table bars, validation curves, accuracy vs compute."""
+    from lares_bench.plots import plot_all
+
+    if compute_x not in ("seconds", "flops"):
+        fail(f"--compute-x must be seconds or flops, got {compute_x!r}")
+    fmts = split_list(formats) or ("png", "pdf")
+    figures, notes = plot_all(
+        results_dir, out or results_dir / "plots", datasets=split_list(datasets), main_suite=suite,
+        history_mask=history_mask, compute_x=compute_x, formats=fmts,
+    )
+    for f in figures:
+        if f.drawn:
+            console.print(f"{f.dataset}/{f.name}: {', '.join(str(p) for p in f.paths)}", soft_wrap=True)
+        _print_notes(f"{f.dataset}/{f.name}" + ("" if f.drawn else " not drawn"), f.notes)
+    _print_notes("notes", notes)
+    if not any(f.drawn for f in figures):
+        err.print("[bold red]no figure drawn[/] (see above for the missing runs)")
+        raise typer.Exit(1)
+
+
+@app.command()
+def report(
+    results_dir: Path = typer.Option(Path("results"), help="Where the run records are."),
+    out: Path = typer.Option(Path("paper_figures"), help="Output folder."),
+    suite: str = typer.Option("main", help="Suite of the main and efficiency tables."),
+    history_mask: str = typer.Option("inf", help="Runs of this history mask only."),
+    test: str = typer.Option("ttest", help="Paired test over users: ttest | wilcoxon."),
+) -> None:
+    """paper_figures/: main table (LaTeX, Markdown, significance), ablation table, depth
+    figure, efficiency table."""
+    from lares_bench.report import write_report
+
+    if test not in ("ttest", "wilcoxon"):
+        fail(f"--test must be ttest or wilcoxon, got {test!r}")
+    written, notes = write_report(results_dir, out, suite=suite, history_mask=history_mask, test=test)
+    for p in written:
+        console.print(str(p), soft_wrap=True)
+    _print_notes("missing or partial", notes)
+    if not written:
+        err.print("[bold red]nothing written[/] (see above for the missing runs)")
+        raise typer.Exit(1)
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -1,0 +1,158 @@
+"""`lares-bench ablate`: depth parser, sweep construction, end-to-end on synthetic data, resume."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from lares_bench import suites
+from lares_bench.ablation import (
+    AblationRequest,
+    DepthRangeError,
+    parse_depths,
+    parse_variants,
+    plan_runs,
+)
+from lares_bench.cli import app
+from lares_bench.config import ConfigError, parse_set_options
+from lares_bench.data.load import load_dataset
+from lares_bench.data.split import LeaveOneOutSplit
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("1..8", (1, 2, 3, 4, 5, 6, 7, 8)),
+        ("1,2,4,8", (1, 2, 4, 8)),
+        ("4", (4,)),
+        (" 2 .. 3 ", (2, 3)),
+        ("8,1..2,2", (1, 2, 8)),
+        ("3..3", (3,)),
+    ],
+)
+def test_parse_depths_good(text, want):
+    assert parse_depths(text) == want
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("8..1", "runs backwards"),
+        ("0..3", "depth 0 outside"),
+        ("a..b", "'a' is not an integer"),
+        ("", "empty"),
+        ("1,,2", "empty item"),
+        ("1..", "'' is not an integer"),
+        ("-2", "outside"),
+        ("1.5", "not an integer"),
+        ("1..100", "outside"),
+    ],
+)
+def test_parse_depths_bad(text, message):
+    with pytest.raises(DepthRangeError, match=message):
+        parse_depths(text)
+
+
+def test_parse_variants():
+    assert parse_variants("all")[:3] == ("nopre", "notla", "nosla")
+    assert parse_variants("none") == ()
+    assert parse_variants("lares-notla, ndcg,notla") == ("notla", "ndcg")
+    with pytest.raises(ConfigError, match="unknown nope"):
+        parse_variants("nope")
+
+
+def _req(**kw) -> AblationRequest:
+    base = dict(datasets=("synthetic",), depths=tuple(range(1, 9)), results_root=Path("unused"))
+    return AblationRequest(**{**base, **kw})
+
+
+def test_plan_shares_runs_between_sweeps_and_variants():
+    plan = plan_runs(_req(variants=parse_variants("all"), seeds=(0, 1, 2)))
+    # 8 train depths (SPT+RPT) + w/o RPT at depth 4 + 7 registry variants; the full model at
+    # depth 4 is the depth-4 run of the sweep, not a second training
+    assert len(plan) == (8 + 1 + 7) * 3
+    full_at_4 = [r for r in plan if r.model == "lares" and r.overrides["model"]["mean_recurrence"] == 4]
+    assert len(full_at_4) == 2 * 3  # SPT+RPT and SPT only (w/o RPT)
+    grid = plan_runs(_req(spt_values=(True, False), rpt_values=(True, False), variants=parse_variants("all")))
+    assert len(grid) == (4 * 8 + 7) * 3
+    for r in plan:
+        m = r.overrides["model"]
+        assert m["test_depths"] == list(range(1, 9)) and m["eval_depth"] == m["mean_recurrence"]
+
+
+def test_plan_rejects_set_on_swept_keys():
+    with pytest.raises(ConfigError, match="model.mean_recurrence"):
+        plan_runs(_req(overrides=parse_set_options(["model.mean_recurrence=3"])))
+
+
+@pytest.fixture
+def one_thread():
+    # the 2-core machine is shared: torch's default thread pool spins against other processes
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def tiny_synthetic(name, data_dir, cache_dir, device):
+    """The synthetic generator at a tenth of its default size (the CLI's is 2000 users)."""
+    data = load_dataset(name, None, None, n_users=120, n_items=60, n_clusters=6, max_len=12)
+    return data, LeaveOneOutSplit.from_data(data, 20, device)
+
+
+TINY = [
+    "--datasets", "synthetic", "--depth", "1..2", "--seeds", "1", "--variants", "notla,norpt",
+    "--ref-depth", "2", "--device", "cpu", "--no-progress",
+    "--set", "train.epochs=1", "--set", "model.d=16", "--set", "model.inner=32",
+    "--set", "model.rpt_epochs=1",
+]
+
+
+def test_ablate_end_to_end_and_resume(tmp_path, monkeypatch, one_thread):
+    monkeypatch.setattr(suites, "load_split", tiny_synthetic)
+    runner = CliRunner()
+    res = runner.invoke(app, ["ablate", *TINY, "--results-dir", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    assert "4 runs planned" in res.output
+    runs = sorted((tmp_path / "runs" / "ablation" / "synthetic").glob("*/*/result.json"))
+    models = sorted(p.parent.parent.name for p in runs)
+    assert models == ["lares", "lares", "lares", "lares-notla"]
+    for p in runs:
+        r = json.loads(p.read_text())
+        mc = r["config"]["model_config"]
+        assert sorted(r["test_by_depth"]) == ["1", "2"] and mc["test_depths"] == [1, 2]
+        assert (p.parent / "ranks_depth_1.npy").exists()
+    tables = tmp_path / "ablation" / "synthetic"
+    for name in ("runs.csv", "depth_train.md", "depth_train.csv", "depth_test.md", "depth_matrix.md", "variants.md"):
+        assert (tables / name).exists(), name
+    variants = (tables / "variants.md").read_text()
+    for label in ("LARES (full)", "LARES w/o RPT", "LARES w/o TLA"):
+        assert label in variants
+    assert "±" in (tables / "depth_train.md").read_text()
+
+    stamps = {p: p.stat().st_mtime_ns for p in runs}
+    again = runner.invoke(app, ["ablate", *TINY, "--results-dir", str(tmp_path)])
+    assert again.exit_code == 0, again.output
+    assert again.output.count("(cached)") == 4
+    assert {p: p.stat().st_mtime_ns for p in runs} == stamps
+
+
+def test_ablate_toggles_and_errors(tmp_path):
+    runner = CliRunner()
+    both = runner.invoke(app, ["ablate", "--depth", "1,2", "--spt", "--no-spt", "--variants", "none",
+                               "--seeds", "2", "--dry-run", "--results-dir", str(tmp_path)])
+    assert both.exit_code == 0, both.output
+    assert "8 runs planned" in both.output and "spt=False rpt=True" in both.output
+    grid = runner.invoke(app, ["ablate", "--depth", "4", "--grid", "--variants", "none", "--seeds", "1",
+                               "--dry-run", "--results-dir", str(tmp_path)])
+    assert "4 runs planned" in grid.output
+    for bad, message in (("8..1", "runs backwards"), ("0..3", "outside"), ("a..b", "not an integer")):
+        res = runner.invoke(app, ["ablate", "--depth", bad, "--results-dir", str(tmp_path)])
+        assert res.exit_code == 2 and message in res.output and "Traceback" not in res.output
+    res = runner.invoke(app, ["ablate", "--set", "model.rpt=false", "--results-dir", str(tmp_path)])
+    assert res.exit_code == 2 and "set by ablate itself" in res.output
+    assert not any(tmp_path.iterdir())  # nothing ran, nothing written
