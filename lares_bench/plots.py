@@ -269,7 +269,7 @@ def epoch_curves(root: Path, runs: pd.DataFrame, metric: str = "NDCG@10") -> pd.
             rpt = e.get("stage") == "rpt"
             if metric not in e.get("valid", {}):
                 continue
-            if "note" in e:  # the SPT checkpoint RPT starts from: the first point of the RPT line
+            if "note" in e or (rpt and e.get("epoch") == 0):  # SPT checkpoint: RPT line's start
                 rows.append({**base, "stage": RPT_STAGE, "epoch": n_spt, metric: e["valid"][metric]})
                 continue
             rows.append({**base, "stage": RPT_STAGE if rpt else TRAIN_STAGE,
