@@ -76,7 +76,7 @@ def run(
     """Train and evaluate a grid of (dataset, model, seed) runs and write results/<suite>/."""
     from baselines import MODELS
     from lares_bench.config import ConfigError, parse_set_options
-    from lares_bench.suites import GridRequest, available, get_suite, merge_overrides, run_grid
+    from lares_bench.suites import GridRequest, available, get_suite, run_grid
 
     try:
         s = get_suite(suite)
@@ -99,7 +99,9 @@ def run(
             data_dir=data_dir_option(data_dir),
             cache_dir=cache_dir_option(cache_dir),
             device=device,
-            overrides=merge_overrides(s.overrides, user),
+            overrides=s.overrides,
+            per_model=s.per_model,
+            user=user,
             progress=progress,
             force=force,
         )
@@ -124,7 +126,7 @@ def run(
 
     try:
         run_grid(req, on_run=show)
-    except (FileNotFoundError, KeyError, ValueError, RuntimeError) as e:
+    except (FileNotFoundError, KeyError, ValueError, RuntimeError, LookupError) as e:
         fail(str(e).strip("'\""))
     console.print(table)
     console.print(f"tables: {results_dir / suite}/summary.md")

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
-from baselines import MODELS
+from baselines import MODELS, get_spec
+from lares_bench.config import ConfigError
 from lares_bench.data.split import LeaveOneOutSplit
 from lares_bench.experiment import build_run_config, executor_for
 from lares_bench.runs import RunRecord, execute_run
@@ -23,7 +25,8 @@ class Suite:
     datasets: tuple[str, ...]
     models: tuple[str, ...]
     seeds: int = 3
-    overrides: dict[str, dict] = field(default_factory=dict)  # {"train": {...}, "model": {...}}
+    overrides: dict[str, dict] = field(default_factory=dict)  # {"train": {...}, "eval": {...}}
+    per_model: dict[str, dict[str, dict]] = field(default_factory=dict)  # model -> overrides
 
 
 BASELINE_MODELS = (
@@ -40,6 +43,17 @@ SUITES: dict[str, Suite] = {
         models=("pop", "markov", "sasrec", "lares"),
         seeds=1,
         overrides={"train": {"epochs": "8", "patience": "3"}},
+        # LARES is ~30x the compute of SASRec per example; a tiny one keeps CI in minutes
+        per_model={
+            "lares": {
+                "model": {
+                    "d": "16", "inner": "32", "n_pre": "1", "n_core": "1",
+                    "mean_recurrence": "2", "test_depths": "1,2,4", "rpt_epochs": "2",
+                    "rpt_filter_passes": "1",
+                },
+                "train": {"epochs": "3"},
+            }
+        },
     ),
     "anchor": Suite(
         "anchor",
@@ -84,7 +98,9 @@ class GridRequest:
     data_dir: Path | None
     cache_dir: Path | None
     device: str = "auto"
-    overrides: dict[str, dict] = field(default_factory=dict)
+    overrides: dict[str, dict] = field(default_factory=dict)  # the suite's, for every model
+    per_model: dict[str, dict[str, dict]] = field(default_factory=dict)  # the suite's, by model
+    user: dict[str, dict] = field(default_factory=dict)  # --set / options; win over the suite's
     progress: bool = True
     force: bool = False
 
@@ -98,8 +114,34 @@ def load_split(name: str, data_dir: Path | None, cache_dir: Path | None, device:
     return data, LeaveOneOutSplit.from_data(data, dataset_max_len(name), device)
 
 
+def overrides_for(model: str, req: GridRequest) -> dict[str, dict]:
+    """One model's overrides: the suite's, its per-model ones, then the user's. Shared
+    ``model.`` keys apply to the models whose config has them (``--set model.d=32`` sizes
+    every model that has a ``d``)."""
+    fields = {f.name for f in dataclasses.fields(get_spec(model).config_cls)}
+
+    def shared(layer: dict[str, dict]) -> dict[str, dict]:
+        return {**layer, "model": {k: v for k, v in layer.get("model", {}).items() if k in fields}}
+
+    return merge_overrides(shared(req.overrides), req.per_model.get(model, {}), shared(req.user))
+
+
+def check_model_keys(req: GridRequest) -> None:
+    """Every shared ``model.`` override must belong to at least one model of the grid."""
+    known = set()
+    for model in req.models:
+        known |= {f.name for f in dataclasses.fields(get_spec(model).config_cls)}
+    asked = set(req.overrides.get("model", {})) | set(req.user.get("model", {}))
+    unknown = sorted(asked - known)
+    if unknown:
+        raise ConfigError(
+            f"unknown key(s) model.{', model.'.join(unknown)} for models {', '.join(req.models)}"
+        )
+
+
 def run_grid(req: GridRequest, on_run: Callable[[RunRecord], None] | None = None) -> list[RunRecord]:
     """Every (dataset, model, seed) of the request; finished runs are skipped; then tables."""
+    check_model_keys(req)
     device = resolve_device(req.device)
     records: list[RunRecord] = []
     for dataset in req.datasets:
@@ -109,7 +151,7 @@ def run_grid(req: GridRequest, on_run: Callable[[RunRecord], None] | None = None
             for seed in req.seeds:
                 cfg = build_run_config(
                     dataset, model, seed=seed, max_len=split.max_len, suite=req.suite,
-                    overrides=req.overrides, device=req.device,
+                    overrides=overrides_for(model, req), device=req.device,
                 )
                 rec = execute_run(
                     cfg, split, fingerprint, req.results_root, executor_for(model),
