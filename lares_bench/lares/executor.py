@@ -8,6 +8,8 @@
                       SPT checkpoint RPT starts from;
   ranks.npy           test ranks at ``eval_depth`` (the selected model), valid_ranks.npy beside;
   ranks_depth_<k>.npy test ranks at each of ``test_depths``.
+``test_by_depth[k]`` holds the metrics at depth k and "seconds", the wall time of that test pass
+(all users, one model), which the efficiency table reports as inference latency.
 The result dict is ``finish_run``'s plus
   "test_by_depth": {"<k>": metrics}, "spt": {...}, "rpt": {...} (or null when RPT is off).
 Result fields with a two-stage meaning: "selected_epoch" is the SPT epoch (the RPT epoch is
@@ -96,8 +98,10 @@ def execute(cfg, split, path: Path, progress: bool = False) -> dict:
     result["seconds_per_epoch"] = summary["spt"]["seconds_per_epoch"]
     by_depth = {}
     for k in c.test_depths:
+        t0 = time.perf_counter()
         with model.at_depth(k):
             ranks = evaluate(model, split, "test", cfg.eval, cfg.train.eval_batch_size, cfg.train.bf16)
+        seconds = time.perf_counter() - t0  # whole test pass at depth k (inference latency)
         atomic_write_npy(path / f"ranks_depth_{k}.npy", ranks.astype(np.int32))
-        by_depth[str(k)] = metrics_from_ranks(ranks, cfg.eval.ks)
+        by_depth[str(k)] = {**metrics_from_ranks(ranks, cfg.eval.ks), "seconds": round(seconds, 4)}
     return {**result, "test_by_depth": by_depth, **summary}
