@@ -29,6 +29,7 @@ class Batch:
     inputs: torch.Tensor
     targets: torch.Tensor
     example_ids: torch.Tensor | None = None  # example mode: rows of split.train_example_ends()
+    weight: torch.Tensor | float = 1.0  # the trainer scales the (mean) loss by it, see training.py
 
 
 class SequentialModel(nn.Module):

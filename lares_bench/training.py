@@ -7,6 +7,14 @@ s[1:n-2]); "example" models get one (prefix -> next item) pair per training targ
 whose order is shuffled: every batch is padded only to its own longest row, which on Amazon
 data (mean length ~9, max 50) removes most of the padding work. Rows of equal length are in
 random order, so the batches differ every epoch.
+
+Position weighting. A model's loss is a mean over the target positions of its batch. Under
+random batching every position then weighs about the same over an epoch; under length
+bucketing a batch of 256 one-position users would weigh each position 50x more than a batch of
+256 fifty-position users. So in sequence mode each batch's loss is scaled by
+(positions in the batch) / (mean positions per batch), which makes the epoch's objective the
+plain mean over positions again, as in the reference implementations' random batches. Example
+mode batches have equal numbers of examples and weight 1.
 """
 
 from __future__ import annotations
@@ -67,10 +75,13 @@ def training_batches(
     if model.train_mode == "sequence":
         lengths = split.train_lengths()
         users = torch.nonzero(lengths > 0).squeeze(1)
-        for rows in batch_rows(lengths[users], cfg.batch_size, cfg.length_bucketing, gen):
+        batches = batch_rows(lengths[users], cfg.batch_size, cfg.length_bucketing, gen)
+        mean_positions = lengths[users].sum().double() / max(1, len(batches))
+        for rows in batches:
             u = users[rows]
             inputs, targets = split.train_sequences(u)
-            yield Batch(u, inputs, targets)
+            weight = (lengths[u].sum() / mean_positions).float()  # tensor: no device sync
+            yield Batch(u, inputs, targets, weight=weight)
     elif model.train_mode == "example":
         ends = split.train_example_ends()
         ex_users = split.example_users(ends)
@@ -200,7 +211,7 @@ def train_model(
             batch_task = bar.add_task(f"epoch {epoch}", total=n_batches, info="")
             for i, batch in enumerate(training_batches(model, split, cfg, gen)):
                 with torch.autocast(device_type, dtype=torch.bfloat16, enabled=cfg.bf16):
-                    loss = compute_loss(batch)
+                    loss = compute_loss(batch) * batch.weight
                 if not torch.isfinite(loss):
                     raise TrainingDiverged(
                         f"{model.registry_name}: loss is {loss.item()} at epoch {epoch}, "

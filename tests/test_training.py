@@ -82,3 +82,21 @@ def test_finished_runs_are_skipped_and_records_complete(tmp_path):
     assert second.skipped and second.path == first.path
     other = execute_run(cfg, split, "other-data", tmp_path, standard_executor, progress=False)
     assert other.path != first.path
+
+
+def test_bucketed_batches_weigh_every_position_equally():
+    """Scaled by positions / mean positions, the epoch's summed batch weights equal the
+    number of batches and each batch's weight is proportional to its positions."""
+    from lares_bench.data.split import LeaveOneOutSplit
+    from lares_bench.training import training_batches
+    from tests.helpers import random_data
+
+    split = LeaveOneOutSplit.from_data(random_data(n_users=100, max_len=20), max_len=10)
+    model = build_model("sasrec", split.n_items, small_config("sasrec"))
+    cfg = TrainConfig(batch_size=16)
+    batches = list(training_batches(model, split, cfg, torch.Generator().manual_seed(0)))
+    weights = torch.stack([b.weight for b in batches])
+    positions = torch.tensor([float((b.targets > 0).sum()) for b in batches])
+    torch.testing.assert_close(weights.sum(), torch.tensor(float(len(batches))))
+    torch.testing.assert_close(weights / weights.sum(), positions / positions.sum())
+    assert positions.max() > 2 * positions.min()  # bucketing made batches of unequal size
