@@ -35,11 +35,26 @@ def collect_records(root: Path, suite: str | None = None) -> pd.DataFrame:
             "train_seconds": res.get("train_seconds"),
             "n_params": res.get("n_params"),
             "device": env.get("device_name", env.get("device", "")),
+            "version": env.get("lares_bench", ""),
         }
         row.update({f"test_{k}": v for k, v in res["test"].items()})
         row.update({f"valid_{k}": v for k, v in res.get("valid", {}).items()})
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def latest_version(df: pd.DataFrame) -> pd.DataFrame:
+    """Keep, per (dataset, model), the runs of the newest package version: a version bump
+    changes results, and old runs stay on disk (their hashes differ) but must not be averaged
+    with new ones."""
+    if df.empty or "version" not in df:
+        return df
+
+    def key(v: str) -> tuple:
+        return tuple(int(p) if p.isdigit() else 0 for p in str(v).split("."))
+
+    newest = df.groupby(["dataset", "model"])["version"].transform(lambda v: max(v, key=key))
+    return df[df["version"] == newest]
 
 
 def summarize(df: pd.DataFrame, metrics=MAIN_METRICS, by=("dataset", "history_mask", "model")):
@@ -82,7 +97,7 @@ def to_markdown(df: pd.DataFrame) -> str:
 
 def write_suite_tables(root: Path, suite: str, caption: str = "") -> list[Path]:
     """results/<suite>/runs.csv (every run), summary.csv and summary.md (mean ± std)."""
-    df = collect_records(root, suite)
+    df = latest_version(collect_records(root, suite))
     if df.empty:
         return []
     out_dir = root / suite

@@ -100,3 +100,16 @@ def test_bucketed_batches_weigh_every_position_equally():
     torch.testing.assert_close(weights.sum(), torch.tensor(float(len(batches))))
     torch.testing.assert_close(weights / weights.sum(), positions / positions.sum())
     assert positions.max() > 2 * positions.min()  # bucketing made batches of unequal size
+
+
+def test_tables_average_only_the_newest_version(tmp_path):
+    import pandas as pd
+
+    from lares_bench.tables import latest_version
+
+    df = pd.DataFrame({
+        "dataset": ["b"] * 3 + ["c"], "model": ["m"] * 4,
+        "version": ["0.1.0", "0.10.0", "0.2.0", "0.1.0"], "x": [1, 2, 3, 4],
+    })
+    kept = latest_version(df)
+    assert kept["x"].tolist() == [2, 4]  # 0.10.0 > 0.2.0 (numeric, not string, order)
