@@ -105,7 +105,8 @@ def _convert(key: str, raw: str, typ: Any) -> Any:
             return tuple(vals) if origin is tuple else vals
         return raw
     except ValueError:
-        raise ConfigError(f"{key}: cannot parse {raw!r} as {typ}") from None
+        name = getattr(typ, "__name__", str(typ))
+        raise ConfigError(f"{key}: cannot parse {raw!r} as {name}") from None
 
 
 def _field_types(obj: Any) -> dict[str, Any]:

@@ -139,9 +139,17 @@ def check_model_keys(req: GridRequest) -> None:
         )
 
 
+def check_datasets(names: tuple[str, ...]) -> None:
+    from lares_bench.data.registry import dataset_max_len
+
+    for name in names:
+        dataset_max_len(name)  # raises UnknownDatasetError naming the known datasets
+
+
 def run_grid(req: GridRequest, on_run: Callable[[RunRecord], None] | None = None) -> list[RunRecord]:
     """Every (dataset, model, seed) of the request; finished runs are skipped; then tables."""
     check_model_keys(req)
+    check_datasets(req.datasets)  # every name is known before anything trains
     device = resolve_device(req.device)
     records: list[RunRecord] = []
     for dataset in req.datasets:
