@@ -200,6 +200,7 @@ def train_model(
     records: list[EpochRecord] = []
     bad_epochs, stop_reason, total_train = 0, "max epochs", 0.0
     n_batches = n_training_batches(model, split, cfg.batch_size)
+    check_each_batch = split.device.type != "cuda"
 
     with _progress(progress) as bar:
         task = bar.add_task(description, total=cfg.epochs, info="")
@@ -212,7 +213,8 @@ def train_model(
             for i, batch in enumerate(training_batches(model, split, cfg, gen)):
                 with torch.autocast(device_type, dtype=torch.bfloat16, enabled=cfg.bf16):
                     loss = compute_loss(batch) * batch.weight
-                if not torch.isfinite(loss):
+                # on CUDA a per-batch check would synchronise every step: check the epoch sum
+                if check_each_batch and not torch.isfinite(loss):
                     raise TrainingDiverged(
                         f"{model.registry_name}: loss is {loss.item()} at epoch {epoch}, "
                         f"batch {i + 1}; no result is written (try a lower train.lr)"
@@ -223,6 +225,11 @@ def train_model(
                 loss_sum += loss.detach()
                 bar.advance(batch_task)
             bar.remove_task(batch_task)
+            if not torch.isfinite(loss_sum):
+                raise TrainingDiverged(
+                    f"{model.registry_name}: loss is {float(loss_sum)} in epoch {epoch}; "
+                    "no result is written (try a lower train.lr)"
+                )
             if split.device.type == "cuda":
                 torch.cuda.synchronize()
             train_s = time.perf_counter() - t0
