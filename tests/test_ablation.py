@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-import torch
 from typer.testing import CliRunner
 
 from lares_bench import suites
@@ -89,14 +88,6 @@ def test_plan_rejects_set_on_swept_keys():
         plan_runs(_req(overrides=parse_set_options(["model.mean_recurrence=3"])))
 
 
-@pytest.fixture
-def one_thread():
-    # the 2-core machine is shared: torch's default thread pool spins against other processes
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 def tiny_synthetic(name, data_dir, cache_dir, device):
     """The synthetic generator at a tenth of its default size (the CLI's is 2000 users)."""
@@ -112,7 +103,7 @@ TINY = [
 ]
 
 
-def test_ablate_end_to_end_and_resume(tmp_path, monkeypatch, one_thread):
+def test_ablate_end_to_end_and_resume(tmp_path, monkeypatch):
     monkeypatch.setattr(suites, "load_split", tiny_synthetic)
     runner = CliRunner()
     res = runner.invoke(app, ["ablate", *TINY, "--results-dir", str(tmp_path)])

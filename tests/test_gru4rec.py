@@ -12,16 +12,6 @@ from tests.model_checks import (
 )
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    # a GRU on tiny tensors is dozens of small ops per time step; with 2 intra-op threads on a
-    # busy 2-core machine they spend most of the time synchronising (10x slower than 1 thread)
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def test_gru4rec_contract():
     check_scores_shape("gru4rec", hidden=32)
     check_loss_decreases("gru4rec", hidden=32)

@@ -22,15 +22,6 @@ from tests.model_checks import (
 )
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny tensors: one thread is several times faster than two on a busy 2-core machine."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def tiny(name="lares", **extra) -> tuple[LARES, object]:
     split = make_split()
     torch.manual_seed(0)

@@ -27,15 +27,6 @@ from tests.helpers import random_data
 from tests.model_checks import first_batch, make_split, small_config
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny tensors: one thread is several times faster than two on a busy 2-core machine."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def test_group_advantages_have_zero_mean_per_group():
     torch.manual_seed(0)
     r = (torch.rand(50, 4) < 0.3).float()
@@ -178,14 +169,11 @@ def _run_cfg(**model_extra):
 
 @pytest.fixture(scope="module")
 def spt_state():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
     split = _small_split()
     torch.manual_seed(0)
     cfg = _run_cfg()
     model = build_model("lares", split.n_items, cfg.model_config)
     train_model(model, split, cfg.train, cfg.eval, progress=False)
-    torch.set_num_threads(n)
     return model.state_dict()
 
 
