@@ -72,10 +72,7 @@ class BERT4RecConfig:
     use_sdpa: bool = True  # fused attention; False = eager reference
 
     def transformer(self) -> TransformerConfig:
-        return TransformerConfig(
-            self.d, self.n_heads, self.inner, self.hidden_dropout, self.attn_dropout,
-            "gelu", self.use_sdpa,
-        )
+        return TransformerConfig.of(self)
 
 
 @register(

@@ -110,10 +110,7 @@ class CL4SRecConfig:
     use_sdpa: bool = True  # fused attention; False = eager reference
 
     def transformer(self) -> TransformerConfig:
-        return TransformerConfig(
-            self.d, self.n_heads, self.inner, self.hidden_dropout, self.attn_dropout,
-            "gelu", self.use_sdpa,
-        )
+        return TransformerConfig.of(self)
 
 
 @register("cl4srec", CL4SRecConfig, label="CL4SRec")

@@ -81,10 +81,7 @@ class DuoRecConfig:
     use_sdpa: bool = True  # fused attention; False = eager reference
 
     def transformer(self) -> TransformerConfig:
-        return TransformerConfig(
-            self.d, self.n_heads, self.inner, self.hidden_dropout, self.attn_dropout,
-            "gelu", self.use_sdpa,
-        )
+        return TransformerConfig.of(self)
 
 
 @register("duorec", DuoRecConfig, label="DuoRec")

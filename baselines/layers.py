@@ -116,6 +116,13 @@ class TransformerConfig:
     activation: str = "gelu"
     use_sdpa: bool = True
 
+    @classmethod
+    def of(cls, model_config) -> TransformerConfig:
+        """The block settings of a model config that has the usual fields (d, n_heads, inner,
+        hidden_dropout, attn_dropout, use_sdpa); GELU as in BERT/S3Rec/RecBole."""
+        c = model_config
+        return cls(c.d, c.n_heads, c.inner, c.hidden_dropout, c.attn_dropout, "gelu", c.use_sdpa)
+
 
 class TransformerLayer(nn.Module):
     """Post-LN block: x = LN(x + drop(MHA(x))); x = LN(x + drop(W2 act(W1 x)))."""

@@ -105,10 +105,7 @@ class ReaRecConfig:
     use_sdpa: bool = True  # fused attention in ``encode``; the reasoning steps always use SDPA
 
     def transformer(self) -> TransformerConfig:
-        return TransformerConfig(
-            self.d, self.n_heads, self.inner, self.hidden_dropout, self.attn_dropout,
-            "gelu", self.use_sdpa,
-        )
+        return TransformerConfig.of(self)
 
 
 @register(

@@ -116,10 +116,7 @@ class LARESConfig:
     rpt_patience: int = 0  # 0 = train.patience (10)
 
     def transformer(self) -> TransformerConfig:
-        return TransformerConfig(
-            self.d, self.n_heads, self.inner, self.hidden_dropout, self.attn_dropout,
-            "gelu", self.use_sdpa,
-        )
+        return TransformerConfig.of(self)
 
     @property
     def tla_weight(self) -> float:
