@@ -38,13 +38,15 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
-def time_steps(model, batches, loss_fn, opt, device) -> list[float]:
-    """Seconds of each (loss, backward, step); the first batch is a warm-up, not counted."""
+def time_steps(model, batches, loss_fn, opt, device, bf16: bool = False) -> list[float]:
+    """Seconds of each (loss, backward, step); the first batch is a warm-up, not counted.
+    ``bf16`` autocasts the loss as the trainer does with ``train.bf16``."""
     out = []
     for i, batch in enumerate(batches):
         _sync(device)
         t0 = time.perf_counter()
-        loss = loss_fn(batch)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+            loss = loss_fn(batch)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -88,7 +90,8 @@ def main() -> None:
     model.train()
     opt = torch.optim.Adam(model.parameters(), lr=cfg.train.lr)
     it = training_batches(model, split, cfg.train, gen)
-    spt = time_steps(model, (next(it) for _ in range(args.batches + 1)), model.training_loss, opt, device)
+    spt = time_steps(model, (next(it) for _ in range(args.batches + 1)), model.training_loss, opt, device,
+                     cfg.train.bf16)
     spt_batches = -(-n_examples // cfg.train.batch_size)
 
     # --- RPT (GRPO over all examples; filter pass timed separately) ---
@@ -101,7 +104,7 @@ def main() -> None:
     ropt = torch.optim.Adam(model.parameters(), lr=c.rpt_lr)
     rpt = time_steps(
         model, (next(it) for _ in range(args.rpt_batches + 1)),
-        lambda b: grpo_loss(model, ref, b), ropt, device,
+        lambda b: grpo_loss(model, ref, b), ropt, device, cfg.train.bf16,
     )
     rpt_batches = -(-n_examples // c.rpt_batch_size)
 
@@ -149,7 +152,7 @@ def main() -> None:
         "rpt_all_examples": summary(rpt, c.rpt_batch_size, rpt_batches),
         "filter_pass_seconds_extrapolated": round(statistics.mean(filt) * -(-n_examples // fb), 1),
         "valid_seconds": round(valid_s, 2),
-        "mean_recurrence": c.mean_recurrence, "rpt_group": c.rpt_group,
+        "mean_recurrence": c.mean_recurrence, "bf16": cfg.train.bf16, "rpt_group": c.rpt_group,
     }))
 
 
