@@ -68,6 +68,17 @@ def git_sha() -> str:
         return "unknown"
 
 
+def cpu_name() -> str:
+    """The CPU model (Linux /proc/cpuinfo), else platform.processor(), else "cpu"."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return f"cpu: {line.split(':', 1)[1].strip()}"
+    except OSError:
+        pass
+    return platform.processor() or "cpu"
+
+
 def environment(device: torch.device) -> dict:
     env = {
         "git_sha": git_sha(),
@@ -79,7 +90,7 @@ def environment(device: torch.device) -> dict:
         "cpu_count": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
         "device": str(device),
-        "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "cpu",
+        "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_name(),
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     return env
