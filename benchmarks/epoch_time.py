@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import time
 from pathlib import Path
 
@@ -21,6 +20,7 @@ import torch
 from baselines import build_model
 from lares_bench.config import parse_set_options
 from lares_bench.experiment import build_run_config
+from lares_bench.runs import cpu_name
 from lares_bench.suites import load_split
 from lares_bench.training import resolve_device, train_model
 
@@ -51,7 +51,7 @@ def main() -> None:
         on_epoch=lambda r: print(json.dumps(r.to_dict())),
     )
     per_epoch = [r.train_seconds for r in outcome.epochs]
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor()
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_name()
     print(json.dumps({
         "dataset": args.dataset, "model": args.model, "device": str(device), "device_name": name,
         "threads": torch.get_num_threads(), "load_seconds": round(load_s, 2),
