@@ -47,6 +47,7 @@ def check_loss_decreases(name: str, steps=30, lr=3e-3, **extra):
     torch.manual_seed(0)
     split = make_split()
     model = build_model(name, split.n_items, small_config(name, **extra))
+    model.prepare(split)  # as the trainer does before its first epoch (TLA, DuoRec partners)
     batch = first_batch(model, split)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     losses = []
