@@ -1,3 +1,3 @@
 """lares-bench: benchmark and ablation suite for latent reasoning in sequential recommendation."""
 
-__version__ = "0.2.0"  # part of every run hash: bump when results would change
+__version__ = "0.3.0"  # part of every run hash: bump when results would change

@@ -18,7 +18,7 @@ from lares_bench.config import RunConfig, TrainConfig, apply_overrides
 from lares_bench.data.split import LeaveOneOutSplit
 from lares_bench.evaluation import metrics_from_ranks
 from lares_bench.runs import append_jsonl, atomic_write_npy
-from lares_bench.training import evaluate, train_model
+from lares_bench.training import evaluate, seed_everything, train_model
 
 
 def build_run_config(
@@ -69,8 +69,15 @@ def finish_run(model, split: LeaveOneOutSplit, cfg: RunConfig, path: Path, outco
     }
 
 
+def build_seeded_model(cfg: RunConfig, split: LeaveOneOutSplit):
+    """The run's model on the split's device, its initial weights drawn after seeding with the
+    run seed: a run's result must not depend on what ran before it in the same process."""
+    seed_everything(cfg.train.seed)
+    return build_model(cfg.model, split.n_items, cfg.model_config).to(split.device)
+
+
 def standard_executor(cfg: RunConfig, split: LeaveOneOutSplit, path: Path, progress: bool) -> dict:
-    model = build_model(cfg.model, split.n_items, cfg.model_config).to(split.device)
+    model = build_seeded_model(cfg, split)
     outcome = train_model(
         model, split, cfg.train, cfg.eval,
         on_epoch=lambda rec: append_jsonl(path / "epochs.jsonl", rec.to_dict()),

@@ -228,3 +228,43 @@ def build_executor(name):
     from lares_bench.experiment import executor_for
 
     return executor_for(name)
+
+
+def test_a_run_with_rpt_writes_its_no_rpt_twin_as_the_twin_would_run(tmp_path):
+    split = _small_split()
+    full = _run_cfg(rpt=True)
+    rec = execute_run(full, split, "fp", tmp_path / "a", build_executor("lares"), progress=False)
+    twin_dir = rec.path.parent.parent / "lares-norpt"
+    (twin_path,) = twin_dir.iterdir()
+    twin = json.loads((twin_path / "result.json").read_text())
+    assert twin["config"]["model"] == "lares-norpt"
+    assert twin["config"]["model_config"]["rpt"] is False and twin["rpt"] is None
+
+    # the twin's own run (same seed) gives the same record, in the same directory name
+    alone_cfg = dataclasses.replace(
+        full, model="lares-norpt", model_config=dataclasses.replace(full.model_config, rpt=False)
+    )
+    alone = execute_run(alone_cfg, split, "fp", tmp_path / "b", build_executor("lares-norpt"), progress=False)
+    assert alone.path.name == twin_path.name
+    assert alone.result["test"] == twin["test"] and alone.result["valid"] == twin["valid"]
+    assert alone.result["test_by_depth"].keys() == twin["test_by_depth"].keys()
+    for k, m in alone.result["test_by_depth"].items():
+        assert {x: v for x, v in m.items() if x != "seconds"} == {
+            x: v for x, v in twin["test_by_depth"][k].items() if x != "seconds"
+        }
+    np.testing.assert_array_equal(np.load(alone.path / "ranks.npy"), np.load(twin_path / "ranks.npy"))
+
+    # writing the twin leaves the full run's own result as it is without it (twin present: skipped)
+    again = execute_run(full, split, "fp", tmp_path / "b", build_executor("lares"), progress=False)
+    assert again.result["test"] == rec.result["test"]
+    assert again.result["rpt"]["valid_after"] == rec.result["rpt"]["valid_after"]
+    assert json.loads((alone.path / "result.json").read_text()).get("written_by") is None
+
+
+def test_the_ablation_twin_keeps_the_model_name():
+    from lares_bench.lares.executor import no_rpt_model
+
+    cfg = _run_cfg(rpt=True)
+    assert no_rpt_model(cfg) == "lares-norpt"
+    assert no_rpt_model(dataclasses.replace(cfg, suite="ablation")) == "lares"
+    assert no_rpt_model(dataclasses.replace(cfg, model="lares-notla")) == "lares-notla"

@@ -5,9 +5,11 @@ import torch
 
 from baselines import build_model
 from lares_bench.config import EvalConfig, RunConfig, TrainConfig
+from lares_bench.data.split import LeaveOneOutSplit
 from lares_bench.experiment import standard_executor
 from lares_bench.runs import execute_run
 from lares_bench.training import TrainingDiverged, train_model
+from tests.helpers import random_data
 from tests.model_checks import make_split, small_config
 
 
@@ -113,3 +115,17 @@ def test_tables_average_only_the_newest_version(tmp_path):
     })
     kept = latest_version(df)
     assert kept["x"].tolist() == [2, 4]  # 0.10.0 > 0.2.0 (numeric, not string, order)
+
+
+def test_a_run_does_not_depend_on_what_ran_before_it_in_the_process(tmp_path):
+    from lares_bench.experiment import build_run_config
+
+    split = LeaveOneOutSplit.from_data(random_data(n_users=30, seed=4), max_len=8)
+    cfg = build_run_config(
+        "random", "sasrec", seed=1, overrides={"train": {"epochs": "1", "batch_size": "16"}}
+    )
+    first = execute_run(cfg, split, "fp", tmp_path / "a", standard_executor, progress=False)
+    torch.rand(1000)  # anything else drawing from the global generator in between
+    second = execute_run(cfg, split, "fp", tmp_path / "b", standard_executor, progress=False)
+    assert first.result["test"] == second.result["test"]
+    assert first.result["valid"] == second.result["valid"]

@@ -17,10 +17,21 @@ Result fields with a two-stage meaning: "selected_epoch" is the SPT epoch (the R
 covers both stages and the filter; "valid" is the validation of the final weights.
 The executor imports ``lares_bench.experiment`` lazily (that module imports the model registry,
 which imports this package).
+
+A run with RPT also writes the finished record of its no-RPT twin (``write_no_rpt_twin``): the
+same config with ``rpt = False``, under the name ``no_rpt_model`` gives it ("lares-norpt" for
+"lares" in the run suites; the same name in the ablation suite, which toggles ``model.rpt``).
+Stopping after SPT is exactly what the twin's own run would do with the same seed (evaluation
+draws its noise from the model's own generator, so the global RNG that RPT continues from is
+untouched), so an SPT+RPT vs SPT-only comparison costs one SPT training instead of two. An
+existing finished twin is never overwritten.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import shutil
 import time
 from pathlib import Path
 
@@ -28,8 +39,10 @@ import numpy as np
 
 from lares_bench.evaluation import metrics_from_ranks
 from lares_bench.lares.rpt import run_rpt
-from lares_bench.runs import append_jsonl, atomic_write_npy
+from lares_bench.runs import append_jsonl, atomic_write_json, atomic_write_npy, run_hash
 from lares_bench.training import TrainOutcome, evaluate, train_model
+
+ABLATION_SUITE = "ablation"  # lares_bench.ablation.SUITE (not imported: it imports pandas)
 
 
 def _mean_epoch_seconds(outcome: TrainOutcome) -> float:
@@ -37,12 +50,65 @@ def _mean_epoch_seconds(outcome: TrainOutcome) -> float:
     return round(float(np.mean(secs)), 4) if secs else 0.0
 
 
-def execute(cfg, split, path: Path, progress: bool = False) -> dict:
-    from baselines import build_model
+def no_rpt_model(cfg) -> str:
+    """The registry name under which the no-RPT twin of ``cfg`` is stored."""
+    if cfg.suite != ABLATION_SUITE and cfg.model == "lares":
+        return "lares-norpt"
+    return cfg.model
+
+
+def no_rpt_twin_dir(cfg, path: Path):
+    """(twin RunConfig, its run directory) for the run of ``cfg`` stored at ``path``."""
+    fingerprint = json.loads((path / "config.json").read_text())["data_fingerprint"]
+    twin = dataclasses.replace(
+        cfg, model=no_rpt_model(cfg),
+        model_config=dataclasses.replace(cfg.model_config, rpt=False),
+    )
+    return twin, fingerprint, path.parent.parent / twin.model / run_hash(twin, fingerprint)
+
+
+def test_at_depths(model, split, cfg, path: Path) -> dict:
+    """Test metrics at each of ``test_depths`` (+ the pass's seconds); ranks_depth_<k>.npy."""
+    by_depth = {}
+    for k in cfg.model_config.test_depths:
+        t0 = time.perf_counter()
+        with model.at_depth(k):
+            ranks = evaluate(model, split, "test", cfg.eval, cfg.train.eval_batch_size, cfg.train.bf16)
+        seconds = time.perf_counter() - t0  # whole test pass at depth k (inference latency)
+        atomic_write_npy(path / f"ranks_depth_{k}.npy", ranks.astype(np.int32))
+        by_depth[str(k)] = {**metrics_from_ranks(ranks, cfg.eval.ks), "seconds": round(seconds, 4)}
+    return by_depth
+
+
+def write_no_rpt_twin(model, split, cfg, path: Path, spt: TrainOutcome, spt_summary: dict) -> None:
+    """Write the finished record of ``cfg`` with RPT off, from the SPT checkpoint in ``model``
+    (files as ``runs.execute_run`` writes them; result.json last)."""
     from lares_bench.experiment import finish_run
 
+    twin, fingerprint, twin_path = no_rpt_twin_dir(cfg, path)
+    if (twin_path / "result.json").exists():
+        return
+    twin_path.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(twin_path / "config.json", {**twin.to_dict(), "data_fingerprint": fingerprint})
+    shutil.copyfile(path / "env.json", twin_path / "env.json")
+    (twin_path / "epochs.jsonl").write_text("")
+    for rec in spt.epochs:
+        append_jsonl(twin_path / "epochs.jsonl", {"stage": "spt", **rec.to_dict()})
+    result = finish_run(model, split, twin, twin_path, spt)
+    result["seconds_per_epoch"] = spt_summary["seconds_per_epoch"]
+    result = {
+        "run": twin_path.name, "config": twin.to_dict(), **result,
+        "test_by_depth": test_at_depths(model, split, twin, twin_path),
+        "spt": spt_summary, "rpt": None, "written_by": f"{cfg.model}/{path.name} (SPT stage)",
+    }
+    atomic_write_json(twin_path / "result.json", result)
+
+
+def execute(cfg, split, path: Path, progress: bool = False) -> dict:
+    from lares_bench.experiment import build_seeded_model, finish_run
+
     c = cfg.model_config
-    model = build_model(cfg.model, split.n_items, c).to(split.device)
+    model = build_seeded_model(cfg, split)
     model.eval_seed = cfg.train.seed
     log = path / "epochs.jsonl"
     name = f"{cfg.dataset}/{cfg.model}/seed{cfg.train.seed}"
@@ -65,6 +131,7 @@ def execute(cfg, split, path: Path, progress: bool = False) -> dict:
     }
     final = spt
     if c.rpt:
+        write_no_rpt_twin(model, split, cfg, path, spt, summary["spt"])
         t0 = time.perf_counter()
         res = run_rpt(
             model, split, cfg, progress=progress, description=f"{name} rpt",
@@ -96,12 +163,5 @@ def execute(cfg, split, path: Path, progress: bool = False) -> dict:
 
     result = finish_run(model, split, cfg, path, final)
     result["seconds_per_epoch"] = summary["spt"]["seconds_per_epoch"]
-    by_depth = {}
-    for k in c.test_depths:
-        t0 = time.perf_counter()
-        with model.at_depth(k):
-            ranks = evaluate(model, split, "test", cfg.eval, cfg.train.eval_batch_size, cfg.train.bf16)
-        seconds = time.perf_counter() - t0  # whole test pass at depth k (inference latency)
-        atomic_write_npy(path / f"ranks_depth_{k}.npy", ranks.astype(np.int32))
-        by_depth[str(k)] = {**metrics_from_ranks(ranks, cfg.eval.ks), "seconds": round(seconds, 4)}
+    by_depth = test_at_depths(model, split, cfg, path)
     return {**result, "test_by_depth": by_depth, **summary}
