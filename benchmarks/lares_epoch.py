@@ -16,6 +16,7 @@ by the kept fraction of a trained model. Prints one JSON line; writes nothing.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import platform
@@ -90,7 +91,7 @@ def main() -> None:
     model.train()
     opt = torch.optim.Adam(model.parameters(), lr=cfg.train.lr)
     it = training_batches(model, split, cfg.train, gen)
-    spt = time_steps(model, (next(it) for _ in range(args.batches + 1)), model.training_loss, opt, device,
+    spt = time_steps(model, itertools.islice(it, args.batches + 1), model.training_loss, opt, device,
                      cfg.train.bf16)
     spt_batches = -(-n_examples // cfg.train.batch_size)
 
@@ -103,7 +104,7 @@ def main() -> None:
     model.train()
     ropt = torch.optim.Adam(model.parameters(), lr=c.rpt_lr)
     rpt = time_steps(
-        model, (next(it) for _ in range(args.rpt_batches + 1)),
+        model, itertools.islice(it, args.rpt_batches + 1),
         lambda b: grpo_loss(model, ref, b), ropt, device, cfg.train.bf16,
     )
     rpt_batches = -(-n_examples // c.rpt_batch_size)

@@ -131,6 +131,7 @@ class AblationRequest:
     overrides: dict[str, dict] = field(default_factory=dict)  # the user's --set
     progress: bool = True
     force: bool = False
+    shard: tuple[int, int] | None = None  # (k, n): run only the k-th of n parts of the plan
 
 
 @dataclass(frozen=True)
@@ -195,6 +196,37 @@ def plan_runs(req: AblationRequest) -> list[PlannedRun]:
     return list(planned.values())
 
 
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"K/N"`` (1 <= K <= N) -> (K, N)."""
+    parts = text.split("/")
+    if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
+        raise ValueError(f"--shard must look like K/N (e.g. 2/4), got {text!r}")
+    k, n = (int(p) for p in parts)
+    if not 1 <= k <= n:
+        raise ValueError(f"--shard {text}: need 1 <= K <= N")
+    return k, n
+
+
+def shard_plan(plan: list[PlannedRun], shard: tuple[int, int] | None) -> list[PlannedRun]:
+    """The runs of part k of n. A run and its no-RPT twin (same cell with ``rpt`` off, which
+    the run with RPT writes itself) go to the same part, in plan order (RPT first), so parallel
+    parts never train the same SPT model twice or write the same run directory."""
+    if shard is None:
+        return plan
+    k, n = shard
+    groups: dict[str, int] = {}
+    out = []
+    for run in plan:
+        model = {key: v for key, v in run.overrides.get("model", {}).items() if key != "rpt"}
+        key = canonical_json(
+            {"d": run.dataset, "m": run.model, "s": run.seed, "o": {**run.overrides, "model": model}}
+        )
+        group = groups.setdefault(key, len(groups))
+        if group % n == k - 1:
+            out.append(run)
+    return out
+
+
 Loader = Callable[[str, Path | None, Path | None, object], tuple[object, object]]
 
 
@@ -206,13 +238,15 @@ def run_ablation(
     """Run (or skip, when finished) every planned run; write results/ablation/<dataset>/.
 
     ``load(name, data_dir, cache_dir, device) -> (data, split)`` defaults to
-    ``suites.load_split``. Returns the records per dataset."""
+    ``suites.load_split``. Returns the records per dataset. With ``req.shard`` only that part
+    of the plan runs and no tables are written (a run without a shard writes them, skipping
+    the finished runs)."""
     from lares_bench.experiment import build_run_config, executor_for
     from lares_bench.runs import execute_run
     from lares_bench.suites import load_split
     from lares_bench.training import resolve_device
 
-    plan = plan_runs(req)  # validate everything before any data is loaded
+    plan = shard_plan(plan_runs(req), req.shard)  # validate everything before loading data
     load = load or load_split
     device = resolve_device(req.device)
     out: dict[str, list[RunRecord]] = {}
@@ -232,6 +266,8 @@ def run_ablation(
             if on_run:
                 on_run(rec)
         out[dataset] = records
+        if req.shard is not None:
+            continue
         write_ablation_tables(
             req.results_root, dataset, [r.path for r in records], ref_depth=req.ref_depth
         )

@@ -179,6 +179,10 @@ def ablate(
     dry_run: bool = typer.Option(False, help="List the planned runs and stop."),
     force: bool = typer.Option(False, help="Rerun finished runs."),
     progress: bool = typer.Option(True, help="Show progress bars."),
+    shard: str = typer.Option(
+        None, help="K/N: run only part K of N of the plan (N processes in parallel, e.g. on one "
+        "GPU); tables are written by a run without --shard once all parts are done.",
+    ),
 ) -> None:
     """LARES depth sweeps (train depth, test depth) x SPT/RPT, and the named ablations;
     tables in results/ablation/<dataset>/."""
@@ -186,9 +190,11 @@ def ablate(
         AblationRequest,
         DepthRangeError,
         parse_depths,
+        parse_shard,
         parse_variants,
         plan_runs,
         run_ablation,
+        shard_plan,
     )
     from lares_bench.config import ConfigError, parse_set_options
 
@@ -214,11 +220,15 @@ def ablate(
             overrides=user,
             progress=progress,
             force=force,
+            shard=parse_shard(shard) if shard else None,
         )
-        plan = plan_runs(req)
+        plan = shard_plan(plan_runs(req), req.shard)
     except (DepthRangeError, ConfigError, KeyError, ValueError) as e:
         fail(str(e).strip("'\""))
-    console.print(f"{len(plan)} runs planned ({len(req.datasets)} dataset(s), depths {req.depths})")
+    part = f", part {shard}" if shard else ""
+    console.print(
+        f"{len(plan)} runs planned ({len(req.datasets)} dataset(s), depths {req.depths}{part})"
+    )
     if dry_run:
         for r in plan:
             m = r.overrides["model"]
@@ -241,6 +251,9 @@ def ablate(
         run_ablation(req, on_run=show)
     except (FileNotFoundError, KeyError, ValueError, RuntimeError) as e:
         fail(str(e).strip("'\""))
+    if req.shard is not None:
+        console.print(f"part {shard} done; run without --shard to write the tables")
+        return
     for ds in req.datasets:
         console.print(f"tables: {results_dir / 'ablation' / ds}/")
 

@@ -35,6 +35,10 @@ def collect_records(root: Path, suite: str | None = None) -> pd.DataFrame:
             "train_seconds": res.get("train_seconds"),
             "n_params": res.get("n_params"),
             "device": env.get("device_name", env.get("device", "")),
+            # a training-time budget makes a different experiment: tables keep it apart
+            "budget_s": float(cfg["train"].get("max_train_seconds", 0.0)),
+            "budget_stop": str(res.get("stop_reason", "")).startswith("time budget")
+            or "rpt: time budget" in str(res.get("stop_reason", "")),
             "version": env.get("lares_bench", ""),
         }
         row.update({f"test_{k}": v for k, v in res["test"].items()})
@@ -57,16 +61,24 @@ def latest_version(df: pd.DataFrame) -> pd.DataFrame:
     return df[df["version"] == newest]
 
 
-def summarize(df: pd.DataFrame, metrics=MAIN_METRICS, by=("dataset", "history_mask", "model")):
-    """Mean and sample std over seeds for each metric; also seeds, epochs and s/epoch."""
-    by = list(by)
+def summarize(
+    df: pd.DataFrame,
+    metrics=MAIN_METRICS,
+    by=("dataset", "history_mask", "model", "budget_s", "device"),
+):
+    """Mean and sample std over seeds for each metric; also seeds, epochs and s/epoch. Runs of
+    one model under another time budget or on another device are separate rows."""
+    by = [b for b in by if b in df]
     cols = [f"test_{m}" for m in metrics if f"test_{m}" in df]
     g = df.groupby(by, sort=False)
     out = g[cols].mean().add_suffix("_mean").join(g[cols].std(ddof=1).fillna(0.0).add_suffix("_std"))
     out["seeds"] = g.size()
     out["epochs"] = g["selected_epoch"].mean()
     out["s_per_epoch"] = g["seconds_per_epoch"].mean()
-    out["device"] = g["device"].first()
+    if "device" not in by:
+        out["device"] = g["device"].first()
+    if "budget_stop" in df:
+        out["budget_stops"] = g["budget_stop"].sum().astype(int)
     return out.reset_index()
 
 
@@ -81,6 +93,10 @@ def format_table(summary: pd.DataFrame, metrics=MAIN_METRICS) -> pd.DataFrame:
         row["seeds"] = int(r["seeds"])
         row["epochs"] = f"{r['epochs']:.0f}"
         row["s/epoch"] = f"{r['s_per_epoch']:.2f}"
+        if "budget_s" in r:  # "-" = trained to early stopping; else budget and runs it stopped
+            row["budget"] = (
+                f"{r['budget_s']:.0f} s ({int(r['budget_stops'])} stopped)" if r["budget_s"] else "-"
+            )
         row["device"] = r["device"]
         rows.append(row)
     return pd.DataFrame(rows)

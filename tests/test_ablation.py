@@ -13,8 +13,10 @@ from lares_bench.ablation import (
     AblationRequest,
     DepthRangeError,
     parse_depths,
+    parse_shard,
     parse_variants,
     plan_runs,
+    shard_plan,
 )
 from lares_bench.cli import app
 from lares_bench.config import ConfigError, parse_set_options
@@ -111,7 +113,13 @@ def test_ablate_end_to_end_and_resume(tmp_path, monkeypatch):
     assert "4 runs planned" in res.output
     runs = sorted((tmp_path / "runs" / "ablation" / "synthetic").glob("*/*/result.json"))
     models = sorted(p.parent.parent.name for p in runs)
-    assert models == ["lares", "lares", "lares", "lares-notla"]
+    # 4 planned runs (full at depths 1 and 2, w/o RPT at 2, w/o TLA at 2), plus the no-RPT twins
+    # that the depth-1 and w/o-TLA runs write for free
+    assert models == ["lares"] * 4 + ["lares-notla"] * 2
+    twins = [p for p in runs if "written_by" in json.loads(p.read_text())]
+    assert len(twins) == 3 and all(
+        json.loads(p.read_text())["config"]["model_config"]["rpt"] is False for p in twins
+    )
     for p in runs:
         r = json.loads(p.read_text())
         mc = r["config"]["model_config"]
@@ -126,6 +134,7 @@ def test_ablate_end_to_end_and_resume(tmp_path, monkeypatch):
     assert "±" in (tables / "depth_train.md").read_text()
 
     stamps = {p: p.stat().st_mtime_ns for p in runs}
+    assert res.output.count("(cached)") == 1  # w/o RPT at depth 2: written by the full run
     again = runner.invoke(app, ["ablate", *TINY, "--results-dir", str(tmp_path)])
     assert again.exit_code == 0, again.output
     assert again.output.count("(cached)") == 4
@@ -147,3 +156,45 @@ def test_ablate_toggles_and_errors(tmp_path):
     res = runner.invoke(app, ["ablate", "--set", "model.rpt=false", "--results-dir", str(tmp_path)])
     assert res.exit_code == 2 and "set by ablate itself" in res.output
     assert not any(tmp_path.iterdir())  # nothing ran, nothing written
+
+
+def test_parse_shard():
+    assert parse_shard("2/4") == (2, 4) and parse_shard("1/1") == (1, 1)
+    for bad in ("0/2", "3/2", "a/b", "2", "1/2/3", "-1/2"):
+        with pytest.raises(ValueError, match="--shard"):
+            parse_shard(bad)
+
+
+def test_shards_partition_the_plan_and_keep_twins_together():
+    plan = plan_runs(_req(rpt_values=(True, False), variants=parse_variants("all"), seeds=(0, 1)))
+    parts = [shard_plan(plan, (k, 3)) for k in (1, 2, 3)]
+    keys = [r.key() for part in parts for r in part]
+    assert sorted(keys) == sorted(r.key() for r in plan) and len(set(keys)) == len(plan)
+    assert all(len(part) >= len(plan) // 3 - 4 for part in parts)  # roughly balanced
+    for part in parts:
+        seen_with_rpt = set()
+        for r in part:
+            m = dict(r.overrides["model"])
+            twin_key = (r.model, r.seed, tuple(sorted((k, str(v)) for k, v in m.items() if k != "rpt")))
+            if m.get("rpt", True):
+                seen_with_rpt.add(twin_key)
+            elif r.model == "lares":  # its RPT twin, if planned, ran earlier in this part
+                assert twin_key in seen_with_rpt
+    assert shard_plan(plan, None) == plan
+
+
+def test_ablate_in_parts_then_tables(tmp_path, monkeypatch):
+    monkeypatch.setattr(suites, "load_split", tiny_synthetic)
+    runner = CliRunner()
+    args = [*TINY, "--results-dir", str(tmp_path)]
+    for k in (1, 2):
+        res = runner.invoke(app, ["ablate", *args, "--shard", f"{k}/2"])
+        assert res.exit_code == 0, res.output
+        assert f"part {k}/2 done" in res.output
+    assert not (tmp_path / "ablation").exists()  # parts write no tables
+    res = runner.invoke(app, ["ablate", *args])
+    assert res.exit_code == 0, res.output
+    assert res.output.count("(cached)") == 4  # every run was done by a part
+    assert (tmp_path / "ablation" / "synthetic" / "depth_train.md").exists()
+    bad = runner.invoke(app, ["ablate", *args, "--shard", "3/2"])
+    assert bad.exit_code == 2 and "--shard" in bad.output

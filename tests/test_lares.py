@@ -225,6 +225,37 @@ def test_partner_chunks_compute_the_same_outputs_as_one_batch():
     torch.testing.assert_close(chunked, whole, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("backbone", ["transformer", "fmlp"])
+def test_joint_tla_pass_computes_the_same_outputs_as_separate_passes(backbone):
+    model, split = tiny(init="zero", backbone=backbone)
+    model.prepare(split)
+    model.eval()
+    batch = first_batch(model, split)
+    torch.manual_seed(3)
+    final, steps, partner = model.run_with_partners(batch.inputs, batch.example_ids, depth=3)
+    torch.manual_seed(3)
+    alone_final, alone_steps = model.run(batch.inputs, depth=3, all_steps=True)
+    alone_partner = model.partner_final(batch.example_ids, depth=3)
+    torch.testing.assert_close(final, alone_final, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(steps, alone_steps, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(partner, alone_partner, rtol=1e-5, atol=1e-5)
+
+
+def test_tla_batching_modes():
+    model, split = tiny()
+    cpu = torch.device("cpu")
+    assert not model.joint_tla(cpu) and model.joint_tla(torch.device("cuda"))  # auto
+    model.config.tla_batching = "joint"
+    assert model.joint_tla(cpu)
+    model.prepare(split)
+    model.train()
+    loss = spt_loss(model, first_batch(model, split))
+    assert torch.isfinite(loss)
+    loss.backward()
+    with pytest.raises(ValueError, match="tla_batching"):
+        dataclasses.replace(model.config, tla_batching="fast").validate()
+
+
 def test_spt_switches_and_variants_config():
     base = get_spec("lares").default_config()
     assert (base.d, base.n_pre, base.n_core, base.n_heads, base.inner) == (64, 2, 2, 2, 256)

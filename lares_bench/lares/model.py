@@ -99,6 +99,10 @@ class LARESConfig:
     gamma: float = 0.5  # SLA weight (step-level alignment, random step vs final)
     same_step: bool = True  # TLA pair shares one sampled depth (authors' same_step)
     ce_own_pass: bool = True  # CE on its own forward pass, as the authors; False reuses TLA's
+    # how the TLA example and partner windows are run (the same function either way, rows never
+    # interact): "joint" one forward pass over both (fewest kernel launches: GPUs), "grouped"
+    # the partners apart, grouped by length (least padding: CPUs), "auto" joint on CUDA only
+    tla_batching: str = "auto"
     # --- stage 2: RPT (published run: run_rl.sh) ---
     rpt: bool = True
     rpt_lr: float = 5e-4
@@ -132,6 +136,7 @@ class LARESConfig:
             "init": (self.init, INITS),
             "sem_func": (self.sem_func, ("dot", "cos")),
             "rpt_reward": (self.rpt_reward, ("recall", "ndcg")),
+            "tla_batching": (self.tla_batching, ("auto", "joint", "grouped")),
         }
         for key, (value, allowed) in checks.items():
             if value not in allowed:
@@ -336,6 +341,33 @@ class LARES(SequentialModel):
         lg = self.logits(steps).float()  # [B, k, n_items]
         idx = (targets - 1).view(-1, 1, 1).expand(-1, lg.shape[1], 1)
         return lg.gather(-1, idx).squeeze(-1) - lg.logsumexp(-1)
+
+    def joint_tla(self, device: torch.device) -> bool:
+        """Whether TLA runs example and partner windows in one pass (``tla_batching``)."""
+        mode = self.config.tla_batching
+        return mode == "joint" or (mode == "auto" and device.type == "cuda")
+
+    def partner_windows(self, example_ids: torch.Tensor) -> torch.Tensor:
+        """Input windows [B, L'] of a random other training example with the same target as
+        each of ``example_ids`` [B] (itself when alone)."""
+        ex = self._examples
+        if ex is None or ex.index is None:
+            raise RuntimeError("lares: prepare(split) must run before TLA (the trainer calls it)")
+        return ex.inputs(ex.index.sample(example_ids))
+
+    def run_with_partners(
+        self, inputs: torch.Tensor, example_ids: torch.Tensor, depth: int | None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """One forward pass over the example windows and their TLA partners' (stacked, both
+        left-padded to the longer length; positions count from the oldest item, so the padding
+        changes nothing): (final [B, d], per-step outputs [B, k, d], partner final [B, d])."""
+        partners = self.partner_windows(example_ids)
+        width = max(inputs.shape[1], partners.shape[1])
+        both = torch.cat([F.pad(inputs, (width - inputs.shape[1], 0)),
+                          F.pad(partners, (width - partners.shape[1], 0))])
+        final, steps = self.run(both, depth=depth, all_steps=True)
+        B = len(inputs)
+        return final[:B], steps[:B], final[B:]
 
     def partner_final(self, example_ids: torch.Tensor, depth: int | None) -> torch.Tensor:
         """Final output [B, d] of a random other training example with the same target as each

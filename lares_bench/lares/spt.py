@@ -12,7 +12,8 @@ Read from ``BaseRecommender.calculate_loss`` and ``ContrastiveLoss`` in the auth
        step's output (only when k > 1).
 InfoNCE(x, y) = CE(sim(x, y^T) / tau, diagonal), sim = dot or cosine (``sem_func``).
 
-So a batch costs three forward passes (CE, example, partner), as in the authors' code;
+So a batch costs three forward passes (CE, example, partner), as in the authors' code (on a GPU
+the example and partner windows share one pass: ``LARESConfig.tla_batching``);
 ``ce_own_pass=False`` reuses the example's trajectory for CE (two passes; not the authors').
 Passes whose weight is zero are skipped (``spt=False``: CE only, one pass).
 Deviation: CE's softmax runs over the real items only (the authors' includes the padding row).
@@ -50,11 +51,16 @@ def spt_loss(model, batch) -> torch.Tensor:
         return loss
 
     depth = model.sample_depth() if c.same_step else None
-    final, steps = model.run(batch.inputs, depth=depth, all_steps=True)  # [B, d], [B, k, d]
+    joint = alpha > 0 and c.same_step and model.joint_tla(batch.inputs.device)
+    if joint:  # example and partner windows in one pass (see LARESConfig.tla_batching)
+        final, steps, partner = model.run_with_partners(batch.inputs, batch.example_ids, depth)
+    else:
+        final, steps = model.run(batch.inputs, depth=depth, all_steps=True)  # [B, d], [B, k, d]
     if not c.ce_own_pass:
         loss = loss + F.cross_entropy(model.logits(final).float(), batch.targets - 1)
     if alpha > 0:
-        partner = model.partner_final(batch.example_ids, depth)  # [B, d]
+        if not joint:
+            partner = model.partner_final(batch.example_ids, depth)  # [B, d]
         loss = loss + alpha * sym_info_nce(final, partner, c.tau, c.sem_func)
     k = steps.shape[1]
     if gamma > 0 and k > 1:

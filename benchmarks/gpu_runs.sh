@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# The main runs of a lent GPU session, as many at once as the machine takes, each with a
+# training-time budget so that it finishes (and writes its record) inside one call:
+#   LARES_BENCH_DATA=<datasets folder> bash benchmarks/gpu_runs.sh [cuda|cpu]
+# Settings (environment):
+#   DEADLINE   seconds after which no job is started (default 420)
+#   HARD       seconds after which every job still running is killed (default DEADLINE + 120),
+#              so that the results are packed before the call's own time limit
+#   PARALLEL   processes at once (default 16)
+#   LARES_S    train.max_train_seconds of each LARES stage (SPT, then RPT), main runs (240)
+#   BASE_S     train.max_train_seconds of each baseline run (200)
+#   ABL_S      train.max_train_seconds of each LARES stage in the depth ablation (90)
+#   ABL_PARTS  parallel parts of the ablation (8); ABL_DEPTH (1..8)
+#   BASELINES  models of issue 3 (default: the neural baselines); SEEDS (0 1 2)
+#   DATASET (beauty), EXTRA (extra options for every command, e.g. "--set model.d=8")
+# A budget stops training at the end of the epoch in which it is reached; the run still selects
+# its best validation epoch and is recorded with stop_reason "time budget ...". Jobs are listed
+# most important first (LARES main runs, baselines, ablation). Results: gpu_results/ (the
+# relative tree under results/), copied to $OUT as runs.tgz with the logs as logs.tgz.
+set -uo pipefail
+dev="${1:-cuda}"
+out="${OUT:-gpu_out}"
+mkdir -p "$out"
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 OMP_NUM_THREADS=1
+export LARES_BENCH_CACHE="${LARES_BENCH_CACHE:-/tmp/lares-cache}"
+deadline=$(( $(date +%s) + ${DEADLINE:-420} ))
+hard=$(( $(date +%s) + ${HARD:-$(( ${DEADLINE:-420} + 120 ))} ))
+parallel="${PARALLEL:-16}"
+dataset="${DATASET:-beauty}"
+seeds=(${SEEDS:-0 1 2})
+baselines=(${BASELINES:-gru4rec caser sasrec-bce bert4rec cl4srec duorec fmlprec bsarec rearec-erl rearec-prl sasrec})
+read -r -a extra <<<"${EXTRA:-}"
+res=gpu_results
+logs=/tmp/lares-logs
+mkdir -p "$res" "$logs"
+log="$out/runs.log"
+
+launch() {  # launch NAME CMD...: wait for a free slot, start unless past the deadline
+  local name="$1"; shift
+  while (( $(jobs -rp | wc -l) >= parallel )); do wait -n; done
+  if (( $(date +%s) >= deadline )); then
+    echo "$(date -u +%T) skipped (deadline): $name" >>"$log"; return
+  fi
+  echo "$(date -u +%T) start $name" >>"$log"
+  ( timeout "$(( hard - $(date +%s) ))" "$@" >"$logs/$name.log" 2>&1
+    rc=$?; echo "$(date -u +%T) end $name rc=$rc" >>"$log" ) &
+}
+
+python -c "import sys, torch; print(sys.version.split()[0], torch.__version__, torch.cuda.is_available())" >>"$log" 2>&1
+python -m lares_bench data stats "$dataset" >>"$log" 2>&1  # fills the parse cache once
+
+run=(python -m lares_bench run --suite main --datasets "$dataset" --device "$dev"
+     --results-dir "$res" --no-progress --seeds 1)
+for s in "${seeds[@]}"; do  # issue 4: LARES (writes the w/o-RPT twin) and w/o SPT
+  for m in lares lares-nospt; do
+    launch "$m-s$s" "${run[@]}" --models "$m" --first-seed "$s" \
+      --set "train.max_train_seconds=${LARES_S:-240}" "${extra[@]}"
+  done
+done
+for s in "${seeds[@]}"; do  # issue 3: every baseline, 3 seeds
+  for m in "${baselines[@]}"; do
+    launch "$m-s$s" "${run[@]}" --models "$m" --first-seed "$s" \
+      --set "train.max_train_seconds=${BASE_S:-200}" "${extra[@]}"
+  done
+done
+parts="${ABL_PARTS:-8}"
+for k in $(seq 1 "$parts"); do  # issue 5: depth x SPT x RPT, one seed, reduced budget
+  launch "ablate-$k" python -m lares_bench ablate --datasets "$dataset" --depth "${ABL_DEPTH:-1..8}" \
+    --spt --no-spt --rpt --no-rpt --variants none --seeds 1 --device "$dev" --results-dir "$res" \
+    --no-progress --shard "$k/$parts" --set "train.max_train_seconds=${ABL_S:-90}" "${extra[@]}"
+done
+wait
+echo "$(date -u +%T) all done" >>"$log"
+n=$(find "$res" -name result.json | wc -l)
+echo "finished runs: $n" >>"$log"
+tar czf "$out/runs.tgz" --exclude='*.pt' "$res"
+tar czf "$out/logs.tgz" -C "$logs" .
+cat "$log"
