@@ -34,19 +34,19 @@ t() {  # t NAME SECONDS CMD...: one timing, its last line (the summary) into the
   echo "$name rc=$rc $(tail -n 1 "$logs/$name.log")" >>"$log"
 }
 echo "== timings, alone on the device" >>"$log"
-t sasrec 60 python benchmarks/epoch_time.py --dataset "$bench" --model sasrec --epochs 2 --device "$dev" "${extra[@]}"
-t lares_joint 60 python benchmarks/epoch_time.py --dataset "$bench" --model lares --epochs 2 --device "$dev" "${extra[@]}"
-t lares_grouped 60 python benchmarks/epoch_time.py --dataset "$bench" --model lares --epochs 2 --device "$dev" \
+t sasrec 45 python benchmarks/epoch_time.py --dataset "$bench" --model sasrec --epochs 2 --device "$dev" "${extra[@]}"
+t lares_joint 45 python benchmarks/epoch_time.py --dataset "$bench" --model lares --epochs 2 --device "$dev" "${extra[@]}"
+t lares_grouped 45 python benchmarks/epoch_time.py --dataset "$bench" --model lares --epochs 2 --device "$dev" \
   --set model.tla_batching=grouped "${extra[@]}"
-t lares_rpt 60 python benchmarks/lares_epoch.py --dataset "$bench" --device "$dev" --batches 10 \
+t lares_rpt 45 python benchmarks/lares_epoch.py --dataset "$bench" --device "$dev" --batches 10 \
   --rpt-batches 20 --filter-batches 10 "${extra[@]}"
 
 echo "== $dataset runs, all at once" >>"$log"
 start=$(date +%s)
 run=(python -m lares_bench run --suite main --datasets "$dataset" --seeds 1 --device "$dev"
-     --results-dir "$res" --no-progress --set "train.max_train_seconds=${BUDGET:-45}" "${extra[@]}")
+     --results-dir "$res" --no-progress --set "train.max_train_seconds=${BUDGET:-40}" "${extra[@]}")
 for m in caser cl4srec duorec fmlprec bsarec rearec-erl rearec-prl lares lares-nospt; do
-  timeout "${LIMIT:-150}" "${run[@]}" --models "$m" >"$logs/$m.log" 2>&1 &
+  timeout "${LIMIT:-130}" "${run[@]}" --models "$m" >"$logs/$m.log" 2>&1 &
 done
 wait
 echo "wall seconds: $(( $(date +%s) - start ))" >>"$log"
