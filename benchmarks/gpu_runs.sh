@@ -15,7 +15,7 @@
 #   DATASET (beauty), EXTRA (extra options for every command, e.g. "--set model.d=8")
 # A budget stops training at the end of the epoch in which it is reached; the run still selects
 # its best validation epoch and is recorded with stop_reason "time budget ...". Jobs are listed
-# most important first (LARES main runs, baselines, ablation). Results: gpu_results/ (the
+# most important first (LARES main runs, the ablation parts, baselines seed by seed). Results: gpu_results/ (the
 # relative tree under results/), copied to $OUT as runs.tgz with the logs as logs.tgz.
 set -uo pipefail
 dev="${1:-cuda}"
@@ -28,7 +28,8 @@ hard=$(( $(date +%s) + ${HARD:-$(( ${DEADLINE:-420} + 120 ))} ))
 parallel="${PARALLEL:-16}"
 dataset="${DATASET:-beauty}"
 seeds=(${SEEDS:-0 1 2})
-baselines=(${BASELINES:-gru4rec caser sasrec-bce bert4rec cl4srec duorec fmlprec bsarec rearec-erl rearec-prl sasrec})
+# the example-mode baselines first: the sequence-mode ones also fit a CPU
+baselines=(${BASELINES:-caser cl4srec duorec fmlprec bsarec rearec-erl rearec-prl sasrec gru4rec sasrec-bce bert4rec})
 read -r -a extra <<<"${EXTRA:-}"
 res=gpu_results
 logs=/tmp/lares-logs
@@ -57,17 +58,17 @@ for s in "${seeds[@]}"; do  # issue 4: LARES (writes the w/o-RPT twin) and w/o S
       --set "train.max_train_seconds=${LARES_S:-240}" "${extra[@]}"
   done
 done
-for s in "${seeds[@]}"; do  # issue 3: every baseline, 3 seeds
-  for m in "${baselines[@]}"; do
-    launch "$m-s$s" "${run[@]}" --models "$m" --first-seed "$s" \
-      --set "train.max_train_seconds=${BASE_S:-200}" "${extra[@]}"
-  done
-done
 parts="${ABL_PARTS:-8}"
 for k in $(seq 1 "$parts"); do  # issue 5: depth x SPT x RPT, one seed, reduced budget
   launch "ablate-$k" python -m lares_bench ablate --datasets "$dataset" --depth "${ABL_DEPTH:-1..8}" \
     --spt --no-spt --rpt --no-rpt --variants none --seeds 1 --device "$dev" --results-dir "$res" \
     --no-progress --shard "$k/$parts" --set "train.max_train_seconds=${ABL_S:-90}" "${extra[@]}"
+done
+for s in "${seeds[@]}"; do  # issue 3: every baseline, 3 seeds
+  for m in "${baselines[@]}"; do
+    launch "$m-s$s" "${run[@]}" --models "$m" --first-seed "$s" \
+      --set "train.max_train_seconds=${BASE_S:-200}" "${extra[@]}"
+  done
 done
 wait
 echo "$(date -u +%T) all done" >>"$log"
