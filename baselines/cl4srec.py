@@ -113,7 +113,7 @@ class CL4SRecConfig:
         return TransformerConfig.of(self)
 
 
-@register("cl4srec", CL4SRecConfig, label="CL4SRec")
+@register("cl4srec", CL4SRecConfig, label="CL4SRec", train={"length_bucketing": False})
 class CL4SRec(SequentialModel):
     train_mode = "example"
     causal = True

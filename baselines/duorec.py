@@ -84,7 +84,7 @@ class DuoRecConfig:
         return TransformerConfig.of(self)
 
 
-@register("duorec", DuoRecConfig, label="DuoRec")
+@register("duorec", DuoRecConfig, label="DuoRec", train={"length_bucketing": False})
 class DuoRec(SequentialModel):
     train_mode = "example"
     causal = True

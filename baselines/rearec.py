@@ -113,7 +113,13 @@ class ReaRecConfig:
     ReaRecConfig,
     label="ReaRec-ERL",
     train={"batch_size": 2048},
-    variants={"rearec-prl": {"model": {"method": "prl"}, "label": "ReaRec-PRL"}},
+    variants={
+        "rearec-prl": {
+            "model": {"method": "prl"},
+            "train": {"length_bucketing": False},  # in-batch InfoNCE: random batches
+            "label": "ReaRec-PRL",
+        }
+    },
 )
 class ReaRec(SequentialModel):
     train_mode = "example"

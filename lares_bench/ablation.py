@@ -339,7 +339,9 @@ def load_runs(root: Path, dataset: str | None = None, run_dirs: list[Path] | Non
             "test_eval_seconds": res.get("test_eval_seconds"),
             "n_users": res.get("n_users"),
         })
-    return pd.concat([df.reset_index(drop=True), pd.DataFrame(extra)], axis=1)
+    # the ablation's own settings key (without the swept keys) replaces the per-run one
+    base = df.reset_index(drop=True).drop(columns=["settings"], errors="ignore")
+    return pd.concat([base, pd.DataFrame(extra)], axis=1)
 
 
 def depth_long(root: Path, runs: pd.DataFrame) -> pd.DataFrame:

@@ -31,7 +31,7 @@ import pandas as pd
 from lares_bench import ablation
 from lares_bench.runs import atomic_write_bytes
 from lares_bench.stats import holm, paired_test, significance_mark
-from lares_bench.tables import MAIN_METRICS, collect_records, to_markdown
+from lares_bench.tables import MAIN_METRICS, collect_records, one_setting_per_model, to_markdown
 
 OURS = "lares"
 
@@ -96,7 +96,6 @@ def build_main_tables(
     root: Path, suite: str = "main", history_mask: str = "inf", metrics=MAIN_METRICS, test: str = "ttest"
 ) -> tuple[list[MainTable], list[str]]:
     df = collect_records(root, suite)
-    notes: list[str] = []
     if df.empty:
         return [], [f"no finished runs of suite {suite!r} under {root / 'runs' / suite}; run "
                     f"`lares-bench run --suite {suite}`"]
@@ -104,6 +103,11 @@ def build_main_tables(
     df = df[df["history_mask"] == history_mask]
     if df.empty:
         return [], [f"suite {suite!r} has runs with history mask {', '.join(masks)}, none with {history_mask!r}"]
+    df, notes = one_setting_per_model(df)
+    budgeted = df[df["budget_s"] > 0]
+    for (dataset, model), grp in budgeted.groupby(["dataset", "model"], sort=False):
+        notes.append(f"{dataset}/{model}: trained under a {grp['budget_s'].iloc[0]:.0f} s time budget "
+                     f"({int(grp['budget_stop'].sum())} of {len(grp)} run(s) stopped by it), not to early stopping")
     metrics = tuple(m for m in metrics if f"test_{m}" in df)
     tables = []
     for dataset, grp in df.groupby("dataset", sort=False):

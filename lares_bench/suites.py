@@ -33,7 +33,8 @@ BASELINE_MODELS = (
     "pop", "markov", "gru4rec", "caser", "sasrec", "sasrec-bce", "bert4rec", "cl4srec",
     "duorec", "fmlprec", "bsarec", "rearec-erl", "rearec-prl",
 )
-LARES_MODELS = ("lares", "lares-norpt", "lares-nospt")
+# lares writes lares-norpt and lares-nospt writes lares-ce (their no-RPT twins) on the way
+LARES_MODELS = ("lares", "lares-norpt", "lares-nospt", "lares-ce")
 
 SUITES: dict[str, Suite] = {
     "quick": Suite(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import hashlib
 import json
 from pathlib import Path
 
@@ -10,6 +12,15 @@ import pandas as pd
 from lares_bench.runs import atomic_write_bytes
 
 MAIN_METRICS = ("HR@5", "HR@10", "HR@20", "NDCG@5", "NDCG@10", "NDCG@20", "MRR")
+
+
+def settings_id(config: dict) -> str:
+    """Short id of a run's settings: its config without the seed and the device. Runs of one
+    model with different settings (a budget, a changed default, a --set) are different rows."""
+    c = copy.deepcopy(config)
+    c["train"].pop("seed", None)
+    c["train"].pop("device", None)
+    return hashlib.sha256(json.dumps(c, sort_keys=True).encode()).hexdigest()[:8]
 
 
 def collect_records(root: Path, suite: str | None = None) -> pd.DataFrame:
@@ -35,6 +46,7 @@ def collect_records(root: Path, suite: str | None = None) -> pd.DataFrame:
             "train_seconds": res.get("train_seconds"),
             "n_params": res.get("n_params"),
             "device": env.get("device_name", env.get("device", "")),
+            "settings": settings_id(cfg),
             # a training-time budget makes a different experiment: tables keep it apart
             "budget_s": float(cfg["train"].get("max_train_seconds", 0.0)),
             "budget_stop": str(res.get("stop_reason", "")).startswith("time budget")
@@ -61,13 +73,41 @@ def latest_version(df: pd.DataFrame) -> pd.DataFrame:
     return df[df["version"] == newest]
 
 
+def one_setting_per_model(df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """Per (dataset, history mask, model), the newest version's runs of ONE setting
+    (``settings_id``), for tables that show one row per model (the report): runs trained to early
+    stopping are preferred over time-budgeted ones, then the setting with the most seeds.
+    Returns the kept runs and a note for every setting left out."""
+    if df.empty:
+        return df, []
+    df = latest_version(df)
+    keep, notes = [], []
+    def what(budget: float) -> str:
+        return f"{budget:.0f} s budget" if budget else "no budget"
+
+    for (dataset, _, model), grp in df.groupby(["dataset", "history_mask", "model"], sort=False):
+        settings = sorted(
+            grp.groupby("settings", sort=False),
+            key=lambda kv: (kv[1]["budget_s"].iloc[0] > 0, -len(kv[1])),
+        )
+        sid, chosen = settings[0]
+        keep.append(chosen)
+        for other_id, other in settings[1:]:
+            notes.append(
+                f"{dataset}/{model}: {len(other)} run(s) of settings {other_id} "
+                f"({what(other['budget_s'].iloc[0])}) left out; the table uses {len(chosen)} run(s) "
+                f"of settings {sid} ({what(chosen['budget_s'].iloc[0])})"
+            )
+    return pd.concat(keep), notes
+
+
 def summarize(
     df: pd.DataFrame,
     metrics=MAIN_METRICS,
-    by=("dataset", "history_mask", "model", "budget_s", "device"),
+    by=("dataset", "history_mask", "model", "settings", "budget_s", "device"),
 ):
     """Mean and sample std over seeds for each metric; also seeds, epochs and s/epoch. Runs of
-    one model under another time budget or on another device are separate rows."""
+    one model with other settings (``settings_id``) or on another device are separate rows."""
     by = [b for b in by if b in df]
     cols = [f"test_{m}" for m in metrics if f"test_{m}" in df]
     g = df.groupby(by, sort=False)
@@ -87,6 +127,8 @@ def format_table(summary: pd.DataFrame, metrics=MAIN_METRICS) -> pd.DataFrame:
     rows = []
     for _, r in summary.iterrows():
         row = {"dataset": r["dataset"], "mask": r["history_mask"], "model": r["model"]}
+        if "settings" in r:
+            row["settings"] = r["settings"]
         for m in metrics:
             if f"test_{m}_mean" in r:
                 row[m] = f"{r[f'test_{m}_mean']:.4f} ± {r[f'test_{m}_std']:.4f}"

@@ -264,10 +264,13 @@ def test_spt_switches_and_variants_config():
     assert (base.rpt_lr, base.rpt_batch_size, base.rpt_dropout, base.rpt_group) == (
         5e-4, 400, 0.1, 4,
     )
-    assert get_spec("lares").train_overrides == {"batch_size": 1024, "lr": 1e-3, "patience": 10}
+    assert get_spec("lares").train_overrides == {
+        "batch_size": 1024, "lr": 1e-3, "patience": 10, "length_bucketing": False,
+    }
     expect = {
         "lares-norpt": {"rpt": False},
         "lares-nospt": {"spt": False},
+        "lares-ce": {"spt": False, "rpt": False},
         "lares-fmlp": {"backbone": "fmlp"},
         "lares-bsarec": {"backbone": "bsarec"},
         "lares-nopre": {"n_pre": 0},

@@ -267,4 +267,5 @@ def test_the_ablation_twin_keeps_the_model_name():
     cfg = _run_cfg(rpt=True)
     assert no_rpt_model(cfg) == "lares-norpt"
     assert no_rpt_model(dataclasses.replace(cfg, suite="ablation")) == "lares"
-    assert no_rpt_model(dataclasses.replace(cfg, model="lares-notla")) == "lares-notla"
+    assert no_rpt_model(dataclasses.replace(cfg, model="lares-nospt")) == "lares-ce"
+    assert no_rpt_model(dataclasses.replace(cfg, model="lares-notla")) is None  # no twin

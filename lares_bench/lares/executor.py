@@ -20,7 +20,9 @@ which imports this package).
 
 A run with RPT also writes the finished record of its no-RPT twin (``write_no_rpt_twin``): the
 same config with ``rpt = False``, under the name ``no_rpt_model`` gives it ("lares-norpt" for
-"lares" in the run suites; the same name in the ablation suite, which toggles ``model.rpt``).
+"lares" and "lares-ce" for "lares-nospt" in the run suites; the same name in the ablation suite,
+whose tables tell runs apart by ``model.rpt``; no twin for the other variants, whose tables key
+on the model name alone).
 Stopping after SPT is exactly what the twin's own run would do with the same seed (evaluation
 draws its noise from the model's own generator, so the global RNG that RPT continues from is
 untouched), so an SPT+RPT vs SPT-only comparison costs one SPT training instead of two. An
@@ -50,11 +52,14 @@ def _mean_epoch_seconds(outcome: TrainOutcome) -> float:
     return round(float(np.mean(secs)), 4) if secs else 0.0
 
 
-def no_rpt_model(cfg) -> str:
-    """The registry name under which the no-RPT twin of ``cfg`` is stored."""
-    if cfg.suite != ABLATION_SUITE and cfg.model == "lares":
-        return "lares-norpt"
-    return cfg.model
+NO_RPT_TWINS = {"lares": "lares-norpt", "lares-nospt": "lares-ce"}
+
+
+def no_rpt_model(cfg) -> str | None:
+    """The registry name under which the no-RPT twin of ``cfg`` is stored (None: no twin)."""
+    if cfg.suite == ABLATION_SUITE:
+        return cfg.model
+    return NO_RPT_TWINS.get(cfg.model)
 
 
 def no_rpt_twin_dir(cfg, path: Path):
@@ -85,6 +90,8 @@ def write_no_rpt_twin(model, split, cfg, path: Path, spt: TrainOutcome, spt_summ
     (files as ``runs.execute_run`` writes them; result.json last)."""
     from lares_bench.experiment import finish_run
 
+    if no_rpt_model(cfg) is None:
+        return
     twin, fingerprint, twin_path = no_rpt_twin_dir(cfg, path)
     if (twin_path / "result.json").exists():
         return

@@ -169,7 +169,8 @@ class _TrainExamples:
 
 VARIANTS = {
     "lares-norpt": {"model": {"rpt": False}, "label": "LARES w/o RPT"},
-    "lares-nospt": {"model": {"spt": False}, "label": "LARES w/o SPT (CE)"},
+    "lares-nospt": {"model": {"spt": False}, "label": "LARES w/o SPT (CE + RPT)"},
+    "lares-ce": {"model": {"spt": False, "rpt": False}, "label": "LARES w/o SPT, w/o RPT (CE)"},
     "lares-fmlp": {"model": {"backbone": "fmlp"}, "label": "LARES (FMLP-Rec)"},
     "lares-bsarec": {"model": {"backbone": "bsarec"}, "label": "LARES (BSARec)"},
     "lares-nopre": {"model": {"n_pre": 0}, "label": "LARES w/o pre-block"},
@@ -186,7 +187,9 @@ VARIANTS = {
     "lares",
     LARESConfig,
     label="LARES",
-    train={"batch_size": 1024, "lr": 1e-3, "patience": 10},
+    # random batches (no length bucketing) as RecBole: TLA/SLA use in-batch negatives, and
+    # batches of equal-length prefixes hold ~4x more identical inputs (measured on beauty)
+    train={"batch_size": 1024, "lr": 1e-3, "patience": 10, "length_bucketing": False},
     variants=VARIANTS,
 )
 class LARES(SequentialModel):
