@@ -187,9 +187,11 @@ def train_model(
 
     model.prepare(split)
     compute_loss = loss_fn or model.training_loss
-    step_model = torch.compile(model) if cfg.compile else model
-    if loss_fn is None and cfg.compile:
-        compute_loss = step_model.training_loss
+    if cfg.compile:
+        # compile the loss function itself: torch.compile(model) would compile only forward(),
+        # which no training loss here calls. LARES's depth loop unrolls, so each sampled depth
+        # compiles its own graph (minutes on CPU): measure before turning this on.
+        compute_loss = torch.compile(compute_loss)
     opt = optimizer or torch.optim.Adam(
         model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay
     )

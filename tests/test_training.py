@@ -129,3 +129,20 @@ def test_a_run_does_not_depend_on_what_ran_before_it_in_the_process(tmp_path):
     second = execute_run(cfg, split, "fp", tmp_path / "b", standard_executor, progress=False)
     assert first.result["test"] == second.result["test"]
     assert first.result["valid"] == second.result["valid"]
+
+
+def test_compile_switch_compiles_the_training_loss_and_trains_alike():
+    split = make_split()
+    cfg = small_config("sasrec", hidden_dropout=0.0, attn_dropout=0.0)
+    from torch._dynamo.utils import counters
+
+    counters.clear()
+    losses = {}
+    for compiled in (False, True):
+        torch.manual_seed(0)
+        model = build_model("sasrec", split.n_items, cfg)
+        train = TrainConfig(epochs=2, batch_size=64, patience=5, compile=compiled)
+        out = train_model(model, split, train, EvalConfig(), progress=False)
+        losses[compiled] = [r.loss for r in out.epochs]
+    assert counters["stats"]["unique_graphs"] > 0  # something was really compiled
+    assert losses[True] == pytest.approx(losses[False], rel=1e-4)
