@@ -57,7 +57,8 @@ def main() -> None:
         "threads": torch.get_num_threads(), "load_seconds": round(load_s, 2),
         "seconds_per_epoch": [round(s, 2) for s in per_epoch],
         "valid_seconds": [round(r.eval_seconds, 2) for r in outcome.epochs],
-        "bf16": cfg.train.bf16, "compile": cfg.train.compile, "batch_size": cfg.train.batch_size,
+        "bf16": cfg.train.bf16, "tf32": cfg.train.tf32, "compile": cfg.train.compile,
+        "batch_size": cfg.train.batch_size,
     }))
 
 

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # First call on a lent GPU machine (about 3 minutes): speed, and does every model run on CUDA?
 #   LARES_BENCH_DATA=<datasets folder> bash benchmarks/gpu_check.sh [cuda|cpu]
-# 1. seconds per epoch, each alone on the device: SASRec-CE; LARES SPT with the TLA windows in
-#    one pass (tla_batching joint, the CUDA default) and in length groups (the CPU default);
-#    LARES RPT, filter and validation (benchmarks/lares_epoch.py);
+# 1. seconds per epoch, each alone on the device: SASRec-CE; LARES SPT in float32 (the
+#    default), with TF32 matrix products and with bf16 autocast; LARES RPT, filter and
+#    validation (benchmarks/lares_epoch.py). (2026-11-27, H200: SPT 8.3 s/epoch with the TLA
+#    windows in one pass, 29.8 s in length groups; see results/benchmarks/.)
 # 2. real runs on ml-100k of the example-mode models (the sequence-mode ones run on CPU), all at
 #    once with a training-time budget (BUDGET, default 45 s per stage): records in gpu_results/.
 # Writes to $OUT (else ./gpu_out): check.log, runs.tgz, logs.tgz. Needs no install: the package
@@ -36,8 +37,10 @@ t() {  # t NAME SECONDS CMD...: one timing, its last line (the summary) into the
 echo "== timings, alone on the device" >>"$log"
 t sasrec 45 python benchmarks/epoch_time.py --dataset "$bench" --model sasrec --epochs 2 --device "$dev" "${extra[@]}"
 t lares_joint 45 python benchmarks/epoch_time.py --dataset "$bench" --model lares --epochs 2 --device "$dev" "${extra[@]}"
-t lares_grouped 45 python benchmarks/epoch_time.py --dataset "$bench" --model lares --epochs 2 --device "$dev" \
-  --set model.tla_batching=grouped "${extra[@]}"
+t lares_tf32 45 python benchmarks/epoch_time.py --dataset "$bench" --model lares --epochs 2 --device "$dev" \
+  --set train.tf32=true "${extra[@]}"
+t lares_bf16 45 python benchmarks/epoch_time.py --dataset "$bench" --model lares --epochs 2 --device "$dev" \
+  --set train.bf16=true "${extra[@]}"
 t lares_rpt 45 python benchmarks/lares_epoch.py --dataset "$bench" --device "$dev" --batches 10 \
   --rpt-batches 20 --filter-batches 10 "${extra[@]}"
 

@@ -33,7 +33,10 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     bf16: bool = False  # autocast to bfloat16 (measure first: d=64 models can get slower)
-    compile: bool = False  # torch.compile the model
+    compile: bool = False  # torch.compile the training loss
+    # CUDA only: TF32 tensor cores for float32 matrix products (PyTorch's default is off; the
+    # reference implementations never turn it on). Measure first, as for bf16.
+    tf32: bool = False
     length_bucketing: bool = True  # batch users of similar length together (see training.py)
     max_train_seconds: float = 0.0  # stop after this many seconds of training (0 = no limit)
 

@@ -186,6 +186,8 @@ def train_model(
         return TrainOutcome(0, valid, ranks, [EpochRecord(0, 0.0, 0.0, 0.0, valid)], 0.0, "fit")
 
     model.prepare(split)
+    if split.device.type == "cuda":  # process-wide switch: set by every run for itself
+        torch.backends.cuda.matmul.allow_tf32 = cfg.tf32
     compute_loss = loss_fn or model.training_loss
     if cfg.compile:
         # compile the loss function itself: torch.compile(model) would compile only forward(),
