@@ -18,9 +18,33 @@ def settings_id(config: dict) -> str:
     """Short id of a run's settings: its config without the seed and the device. Runs of one
     model with different settings (a budget, a changed default, a --set) are different rows."""
     c = copy.deepcopy(config)
+    # a field added to a config later is absent from older records, which ran with what is now
+    # its default: fill defaults so that such a field does not split one setting in two
+    c["train"] = {**_defaults("train"), **c["train"]}
+    c["eval"] = {**_defaults("eval"), **c["eval"]}
+    c["model_config"] = {**_defaults("model", c.get("model", "")), **c.get("model_config", {})}
     c["train"].pop("seed", None)
     c["train"].pop("device", None)
-    return hashlib.sha256(json.dumps(c, sort_keys=True).encode()).hexdigest()[:8]
+    return hashlib.sha256(json.dumps(c, sort_keys=True, default=list).encode()).hexdigest()[:8]
+
+
+def _defaults(section: str, model: str = "") -> dict:
+    """Current defaults of a config section as JSON-like values (tuples as lists)."""
+    import dataclasses
+
+    from lares_bench.config import EvalConfig, TrainConfig
+
+    if section == "train":
+        obj = TrainConfig()
+    elif section == "eval":
+        obj = EvalConfig()
+    else:
+        from baselines import MODELS
+
+        if model not in MODELS:
+            return {}
+        obj = MODELS[model].config_cls()
+    return json.loads(json.dumps(dataclasses.asdict(obj), default=list))
 
 
 def collect_records(root: Path, suite: str | None = None) -> pd.DataFrame:

@@ -146,3 +146,17 @@ def test_compile_switch_compiles_the_training_loss_and_trains_alike():
         losses[compiled] = [r.loss for r in out.epochs]
     assert counters["stats"]["unique_graphs"] > 0  # something was really compiled
     assert losses[True] == pytest.approx(losses[False], rel=1e-4)
+
+
+def test_settings_id_ignores_seed_device_and_fields_added_later_at_their_default():
+    from lares_bench.experiment import build_run_config
+    from lares_bench.tables import settings_id
+
+    base = build_run_config("beauty", "sasrec", seed=0).to_dict()
+    other_seed = build_run_config("beauty", "sasrec", seed=2, device="cpu").to_dict()
+    assert settings_id(base) == settings_id(other_seed)
+    older = json.loads(json.dumps(base))
+    del older["train"]["tf32"]  # a record written before the field existed
+    assert settings_id(older) == settings_id(base)
+    budget = build_run_config("beauty", "sasrec", overrides={"train": {"max_train_seconds": "60"}})
+    assert settings_id(budget.to_dict()) != settings_id(base)
