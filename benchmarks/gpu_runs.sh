@@ -6,13 +6,18 @@
 #   DEADLINE   seconds after which no job is started (default 420)
 #   HARD       seconds after which every job still running is killed (default DEADLINE + 120),
 #              so that the results are packed before the call's own time limit
-#   PARALLEL   processes at once (default 16)
-#   LARES_S    train.max_train_seconds of each LARES stage (SPT, then RPT), main runs (240)
+#   PARALLEL   processes at once (default 4)
+#   LARES_S    train.max_train_seconds of each LARES stage (SPT, then RPT), main runs (200)
 #   BASE_S     train.max_train_seconds of each baseline run (200)
 #   ABL_S      train.max_train_seconds of each LARES stage in the depth ablation (90)
 #   ABL_PARTS  parallel parts of the ablation (8); ABL_DEPTH (1..8)
 #   BASELINES  models of issue 3 (default: the neural baselines); SEEDS (0 1 2)
 #   DATASET (beauty), EXTRA (extra options for every command, e.g. "--set model.d=8")
+# Seen on 2026-11-27 (H200, results/benchmarks/gpu_2026-11-27_H200/): ten processes at once made
+# a LARES SPT epoch 5x slower (44 s against 8.3 s alone) for about the same total throughput,
+# and a LARES run needs 2 x LARES_S plus its epoch overshoot, the filter and 12 test passes
+# (about 90 s under contention) before HARD, or it is killed with only its twin written.
+# Keep PARALLEL small (default 4) and 2 x LARES_S + 120 below HARD.
 # A budget stops training at the end of the epoch in which it is reached; the run still selects
 # its best validation epoch and is recorded with stop_reason "time budget ...". Jobs are listed
 # most important first (LARES main runs, the ablation parts, baselines seed by seed). Results: gpu_results/ (the
@@ -25,7 +30,7 @@ export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 OMP_NUM_T
 export LARES_BENCH_CACHE="${LARES_BENCH_CACHE:-/tmp/lares-cache}"
 deadline=$(( $(date +%s) + ${DEADLINE:-420} ))
 hard=$(( $(date +%s) + ${HARD:-$(( ${DEADLINE:-420} + 120 ))} ))
-parallel="${PARALLEL:-16}"
+parallel="${PARALLEL:-4}"
 dataset="${DATASET:-beauty}"
 seeds=(${SEEDS:-0 1 2})
 # the example-mode baselines first: the sequence-mode ones also fit a CPU
@@ -55,7 +60,7 @@ run=(python -m lares_bench run --suite main --datasets "$dataset" --device "$dev
 for s in "${seeds[@]}"; do  # issue 4: LARES (writes the w/o-RPT twin) and w/o SPT
   for m in lares lares-nospt; do
     launch "$m-s$s" "${run[@]}" --models "$m" --first-seed "$s" \
-      --set "train.max_train_seconds=${LARES_S:-240}" "${extra[@]}"
+      --set "train.max_train_seconds=${LARES_S:-200}" "${extra[@]}"
   done
 done
 parts="${ABL_PARTS:-8}"
