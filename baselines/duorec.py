@@ -34,8 +34,7 @@ Deviations:
 - Positions are counted from the newest item (left padding, ``position_mode="end"``, as our
   SASRec); RecBole numbers them from the oldest. ``position_mode="start"`` restores that.
 - Partners come from ``SameTargetIndex`` (same rule, built in milliseconds instead of one
-  ``np.where`` per example). Before ``prepare(split)`` has run (unit tests driving
-  ``training_loss`` by hand) the partner is drawn among the batch's own examples instead.
+  ``np.where`` per example). ``prepare(split)`` (the trainer calls it) builds the index.
 - Early stopping on validation NDCG@10 with patience 10 and at most 200 epochs (protocol.md);
   the reference stops on MRR@10 after at most 50 epochs.
 """
@@ -118,8 +117,7 @@ class DuoRec(SequentialModel):
     def partner_inputs(self, batch: Batch) -> torch.Tensor:
         """Input windows of same-target partners. [B, L'] (L' = the partners' longest window)."""
         if self.same_target is None or batch.example_ids is None:
-            local = SameTargetIndex(batch.targets).sample(torch.arange(len(batch.targets)))
-            return batch.inputs[local.to(batch.inputs.device)]
+            raise RuntimeError("duorec: prepare(split) must run before training (the trainer calls it)")
         partner = self.same_target.sample(batch.example_ids)  # [B] example rows
         return self._split.windows(self._users[partner], self._ends[partner])
 

@@ -1,5 +1,6 @@
 import dataclasses
 
+import pytest
 import torch
 
 from baselines import build_model
@@ -78,12 +79,9 @@ def test_every_contrast_mode_trains():
         torch.testing.assert_close(model.training_loss(batch), ce)  # "none" = CE only
 
 
-def test_unprepared_model_falls_back_to_in_batch_partners():
+def test_unprepared_model_says_prepare_must_run():
     split = make_split()
     model = build_model("duorec", split.n_items, small_config("duorec"))
     batch = first_batch(model, split)
-    partner = model.partner_inputs(batch)
-    assert partner.shape == batch.inputs.shape
-    rows = (partner.unsqueeze(1) == batch.inputs.unsqueeze(0)).all(-1)  # [B, B]
-    rows &= batch.targets.unsqueeze(0) == batch.targets.unsqueeze(1)
-    assert rows.any(1).all()
+    with pytest.raises(RuntimeError, match="prepare"):
+        model.partner_inputs(batch)
