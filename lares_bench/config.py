@@ -27,6 +27,9 @@ class TrainConfig:
     lr: float = 1e-3
     weight_decay: float = 0.0
     patience: int = 10  # epochs without improvement of select_metric on validation
+    # no early stop before this many optimizer steps: on ml-100k an epoch of a per-user model is
+    # 4 steps, and patience 10 then ends GRU4Rec on a loss plateau (results/investigations/)
+    min_steps: int = 0
     select_metric: str = "NDCG@10"  # validation metric for early stopping / model selection
     eval_every: int = 1
     eval_batch_size: int = 1024

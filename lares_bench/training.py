@@ -202,7 +202,7 @@ def train_model(
     best_valid: dict[str, float] = {}
     best_ranks = np.zeros(0)
     records: list[EpochRecord] = []
-    bad_epochs, stop_reason, total_train = 0, "max epochs", 0.0
+    bad_epochs, stop_reason, total_train, steps = 0, "max epochs", 0.0, 0
     n_batches = n_training_batches(model, split, cfg.batch_size)
     check_each_batch = split.device.type != "cuda"
 
@@ -226,6 +226,7 @@ def train_model(
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
+                steps += 1
                 loss_sum += loss.detach()
                 bar.advance(batch_task)
             bar.remove_task(batch_task)
@@ -263,7 +264,7 @@ def train_model(
             if valid:
                 info += f" | valid {cfg.select_metric} {valid[cfg.select_metric]:.4f}"
             bar.update(task, advance=1, info=info + f" (best {best_value:.4f} @ {best_epoch})")
-            if bad_epochs >= cfg.patience:
+            if bad_epochs >= cfg.patience and steps >= cfg.min_steps:
                 stop_reason = f"early stop: no improvement in {cfg.patience} epochs"
                 break
             if cfg.max_train_seconds and total_train >= cfg.max_train_seconds:

@@ -48,6 +48,15 @@ def test_early_stopping_respects_patience():
     assert "early stop" in out.stop_reason
 
 
+def test_no_early_stop_before_min_steps():
+    split = make_split()  # 200 users: 7 batches of 32 an epoch
+    model = build_model("sasrec", split.n_items, small_config("sasrec"))
+    cfg = TrainConfig(epochs=50, batch_size=32, lr=0.0, patience=2, min_steps=40)
+    out = train_model(model, split, cfg, EvalConfig(), progress=False)
+    assert len(out.epochs) == 6  # 5 epochs = 35 steps < 40; the 6th reaches 42 and stops
+    assert out.best_epoch == 1 and "early stop" in out.stop_reason
+
+
 def test_nan_loss_stops_the_run_and_writes_no_result(tmp_path):
     split = make_split()
     cfg = RunConfig(
