@@ -7,6 +7,7 @@
 #    windows in one pass, 29.8 s in length groups; see results/benchmarks/.)
 # 2. real runs on ml-100k of the example-mode models (the sequence-mode ones run on CPU), all at
 #    once with a training-time budget (BUDGET, default 45 s per stage): records in gpu_results/.
+# MODELS="" skips part 2 (its ml-100k runs are in results/ since 2026-11-27).
 # Writes to $OUT (else ./gpu_out): check.log, runs.tgz, logs.tgz. Needs no install: the package
 # runs from the checkout (PYTHONPATH). Env DATASET / EXTRA / BENCH_DATASET make a CPU dry run.
 set -uo pipefail
@@ -48,7 +49,8 @@ echo "== $dataset runs, all at once" >>"$log"
 start=$(date +%s)
 run=(python -m lares_bench run --suite main --datasets "$dataset" --seeds 1 --device "$dev"
      --results-dir "$res" --no-progress --set "train.max_train_seconds=${BUDGET:-40}" "${extra[@]}")
-for m in caser cl4srec duorec fmlprec bsarec rearec-erl rearec-prl lares lares-nospt; do
+models=(${MODELS-caser cl4srec duorec fmlprec bsarec rearec-erl rearec-prl lares lares-nospt})
+for m in "${models[@]}"; do
   timeout "${LIMIT:-130}" "${run[@]}" --models "$m" >"$logs/$m.log" 2>&1 &
 done
 wait
