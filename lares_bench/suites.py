@@ -52,7 +52,9 @@ SUITES: dict[str, Suite] = {
                     "mean_recurrence": "2", "test_depths": "1,2,4", "rpt_epochs": "2",
                     "rpt_filter_passes": "1",
                 },
-                "train": {"epochs": "3"},
+                # bucketed batches: a smoke run, where speed matters more than the random
+                # batches that LARES's contrastive terms want (README, "Models")
+                "train": {"epochs": "3", "length_bucketing": "true"},
             }
         },
     ),
