@@ -72,7 +72,7 @@ def no_rpt_twin_dir(cfg, path: Path):
     return twin, fingerprint, path.parent.parent / twin.model / run_hash(twin, fingerprint)
 
 
-def test_at_depths(model, split, cfg, path: Path) -> dict:
+def score_at_depths(model, split, cfg, path: Path) -> dict:
     """Test metrics at each of ``test_depths`` (+ the pass's seconds); ranks_depth_<k>.npy."""
     by_depth = {}
     for k in cfg.model_config.test_depths:
@@ -85,11 +85,19 @@ def test_at_depths(model, split, cfg, path: Path) -> dict:
     return by_depth
 
 
+def finished_result(model, split, cfg, path: Path, outcome: TrainOutcome, summary: dict) -> dict:
+    """The result of a LARES run whose model holds its selected weights: the test set at
+    ``eval_depth`` (ranks.npy) and at every test depth, plus the stages' ``summary``."""
+    from lares_bench.experiment import finish_run
+
+    result = finish_run(model, split, cfg, path, outcome)
+    result["seconds_per_epoch"] = summary["spt"]["seconds_per_epoch"]  # SPT's (see above)
+    return {**result, "test_by_depth": score_at_depths(model, split, cfg, path), **summary}
+
+
 def write_no_rpt_twin(model, split, cfg, path: Path, spt: TrainOutcome, spt_summary: dict) -> None:
     """Write the finished record of ``cfg`` with RPT off, from the SPT checkpoint in ``model``
     (files as ``runs.execute_run`` writes them; result.json last)."""
-    from lares_bench.experiment import finish_run
-
     if no_rpt_model(cfg) is None:
         return
     twin, fingerprint, twin_path = no_rpt_twin_dir(cfg, path)
@@ -101,18 +109,14 @@ def write_no_rpt_twin(model, split, cfg, path: Path, spt: TrainOutcome, spt_summ
     (twin_path / "epochs.jsonl").write_text("")
     for rec in spt.epochs:
         append_jsonl(twin_path / "epochs.jsonl", {"stage": "spt", **rec.to_dict()})
-    result = finish_run(model, split, twin, twin_path, spt)
-    result["seconds_per_epoch"] = spt_summary["seconds_per_epoch"]
-    result = {
-        "run": twin_path.name, "config": twin.to_dict(), **result,
-        "test_by_depth": test_at_depths(model, split, twin, twin_path),
-        "spt": spt_summary, "rpt": None, "written_by": f"{cfg.model}/{path.name} (SPT stage)",
-    }
+    result = finished_result(model, split, twin, twin_path, spt, {"spt": spt_summary, "rpt": None})
+    result = {"run": twin_path.name, "config": twin.to_dict(), **result,
+              "written_by": f"{cfg.model}/{path.name} (SPT stage)"}
     atomic_write_json(twin_path / "result.json", result)
 
 
 def execute(cfg, split, path: Path, progress: bool = False) -> dict:
-    from lares_bench.experiment import build_seeded_model, finish_run
+    from lares_bench.experiment import build_seeded_model
 
     c = cfg.model_config
     model = build_seeded_model(cfg, split)
@@ -168,7 +172,4 @@ def execute(cfg, split, path: Path, progress: bool = False) -> dict:
             stop_reason=f"spt: {spt.stop_reason}; rpt: {res.outcome.stop_reason}",
         )
 
-    result = finish_run(model, split, cfg, path, final)
-    result["seconds_per_epoch"] = summary["spt"]["seconds_per_epoch"]
-    by_depth = test_at_depths(model, split, cfg, path)
-    return {**result, "test_by_depth": by_depth, **summary}
+    return finished_result(model, split, cfg, path, final, summary)
