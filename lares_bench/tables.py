@@ -43,7 +43,7 @@ def _defaults(section: str, model: str = "") -> dict:
 
         if model not in MODELS:
             return {}
-        obj = MODELS[model].config_cls()
+        obj = MODELS[model].default_config()
     return json.loads(json.dumps(dataclasses.asdict(obj), default=list))
 
 
@@ -73,8 +73,7 @@ def collect_records(root: Path, suite: str | None = None) -> pd.DataFrame:
             "settings": settings_id(cfg),
             # a training-time budget makes a different experiment: tables keep it apart
             "budget_s": float(cfg["train"].get("max_train_seconds", 0.0)),
-            "budget_stop": str(res.get("stop_reason", "")).startswith("time budget")
-            or "rpt: time budget" in str(res.get("stop_reason", "")),
+            "budget_stop": "time budget" in str(res.get("stop_reason", "")),  # either stage
             "version": env.get("lares_bench", ""),
         }
         row.update({f"test_{k}": v for k, v in res["test"].items()})
@@ -106,6 +105,7 @@ def one_setting_per_model(df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
         return df, []
     df = latest_version(df)
     keep, notes = [], []
+
     def what(budget: float) -> str:
         return f"{budget:.0f} s budget" if budget else "no budget"
 

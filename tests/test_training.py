@@ -169,3 +169,22 @@ def test_settings_id_ignores_seed_device_and_fields_added_later_at_their_default
     assert settings_id(older) == settings_id(base)
     budget = build_run_config("beauty", "sasrec", overrides={"train": {"max_train_seconds": "60"}})
     assert settings_id(budget.to_dict()) != settings_id(base)
+
+
+def test_one_setting_per_model_prefers_runs_without_budget_then_more_seeds():
+    import pandas as pd
+
+    from lares_bench.tables import one_setting_per_model
+
+    rows = []
+    for seed in range(3):  # 3 seeds under a budget
+        rows.append({"dataset": "d", "history_mask": "inf", "model": "m", "settings": "aaa",
+                     "budget_s": 60.0, "seed": seed, "version": "0.3.0"})
+    for seed in range(2):  # 2 seeds trained to early stopping
+        rows.append({"dataset": "d", "history_mask": "inf", "model": "m", "settings": "bbb",
+                     "budget_s": 0.0, "seed": seed, "version": "0.3.0"})
+    rows.append({"dataset": "d", "history_mask": "inf", "model": "m", "settings": "ccc",
+                 "budget_s": 0.0, "seed": 0, "version": "0.3.0"})
+    kept, notes = one_setting_per_model(pd.DataFrame(rows))
+    assert set(kept["settings"]) == {"bbb"} and len(kept) == 2
+    assert len(notes) == 2 and all("left out" in n for n in notes)
