@@ -56,11 +56,10 @@ def spt_loss(model, batch) -> torch.Tensor:
         final, steps, partner = model.run_with_partners(batch.inputs, batch.example_ids, depth)
     else:
         final, steps = model.run(batch.inputs, depth=depth, all_steps=True)  # [B, d], [B, k, d]
+        partner = model.partner_final(batch.example_ids, depth) if alpha > 0 else None  # [B, d]
     if not c.ce_own_pass:
         loss = loss + F.cross_entropy(model.logits(final).float(), batch.targets - 1)
     if alpha > 0:
-        if not joint:
-            partner = model.partner_final(batch.example_ids, depth)  # [B, d]
         loss = loss + alpha * sym_info_nce(final, partner, c.tau, c.sem_func)
     k = steps.shape[1]
     if gamma > 0 and k > 1:
