@@ -6,7 +6,7 @@
 #    validation (benchmarks/lares_epoch.py). (2026-11-27, H200: SPT 8.3 s/epoch with the TLA
 #    windows in one pass, 29.8 s in length groups; see results/benchmarks/.)
 # 2. real runs on ml-100k of the example-mode models (the sequence-mode ones run on CPU), all at
-#    once with a training-time budget (BUDGET, default 45 s per stage): records in gpu_results/.
+#    once with a training-time budget (BUDGET, default 40 s per stage): records in gpu_results/.
 # MODELS="" skips part 2 (its ml-100k runs are in results/ since 2026-11-27).
 # Writes to $OUT (else ./gpu_out): check.log, runs.tgz, logs.tgz. Needs no install: the package
 # runs from the checkout (PYTHONPATH). Env DATASET / EXTRA / BENCH_DATASET make a CPU dry run.
