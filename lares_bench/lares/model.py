@@ -345,6 +345,13 @@ class LARES(SequentialModel):
         idx = (targets - 1).view(-1, 1, 1).expand(-1, lg.shape[1], 1)
         return lg.gather(-1, idx).squeeze(-1) - lg.logsumexp(-1)
 
+    def tla_examples(self) -> _TrainExamples:
+        """The training examples and same-target index that ``prepare`` built."""
+        ex = self._examples
+        if ex is None or ex.index is None:
+            raise RuntimeError("lares: prepare(split) must run before TLA (the trainer calls it)")
+        return ex
+
     def joint_tla(self, device: torch.device) -> bool:
         """Whether TLA runs example and partner windows in one pass (``tla_batching``)."""
         mode = self.config.tla_batching
@@ -353,9 +360,7 @@ class LARES(SequentialModel):
     def partner_windows(self, example_ids: torch.Tensor) -> torch.Tensor:
         """Input windows [B, L'] of a random other training example with the same target as
         each of ``example_ids`` [B] (itself when alone)."""
-        ex = self._examples
-        if ex is None or ex.index is None:
-            raise RuntimeError("lares: prepare(split) must run before TLA (the trainer calls it)")
+        ex = self.tla_examples()
         return ex.inputs(ex.index.sample(example_ids))
 
     def run_with_partners(
@@ -381,9 +386,7 @@ class LARES(SequentialModel):
         therefore run in groups of similar length (window length in (2^(j-1), 2^j]), each padded
         to its own longest window: the same function (rows never interact), at most twice the
         real work instead of up to max_len / mean length times."""
-        ex = self._examples
-        if ex is None or ex.index is None:
-            raise RuntimeError("lares: prepare(split) must run before TLA (the trainer calls it)")
+        ex = self.tla_examples()
         ids = ex.index.sample(example_ids)  # [B] partner example rows
         lengths = (ex.ends[ids] - ex.split.starts[ex.users[ids]]).clamp(1, self.config.max_len)
         group = torch.ceil(torch.log2(lengths.double())).long()  # [B]
