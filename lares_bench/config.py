@@ -42,6 +42,10 @@ class TrainConfig:
     tf32: bool = False
     length_bucketing: bool = True  # batch users of similar length together (see training.py)
     max_train_seconds: float = 0.0  # stop after this many seconds of training (0 = no limit)
+    # 0: an epoch is every training row. N > 0: an epoch is the first N batches of a fresh
+    # shuffle, so validation, early stopping and max_train_seconds act every N batches
+    # (reduced-scale CPU runs, where one LARES epoch on beauty takes about an hour)
+    epoch_batches: int = 0
 
 
 @dataclass
@@ -79,6 +83,8 @@ class RunConfig:
         for name in ("epochs", "batch_size", "patience", "eval_every", "eval_batch_size"):
             if getattr(self.train, name) < 1:
                 raise ConfigError(f"train.{name} must be >= 1")
+        if self.train.epoch_batches < 0:
+            raise ConfigError("train.epoch_batches must be >= 0 (0 = all batches)")
         if self.train.lr <= 0:
             raise ConfigError("train.lr must be > 0")
 

@@ -46,9 +46,22 @@ def atomic_write_npy(path: Path, array: np.ndarray) -> None:
     atomic_write_bytes(path, buf.getvalue())
 
 
+# Config fields added after a release, with the value that reproduces the old behaviour. At
+# that value they are left out of the hash, so the records written before they existed keep
+# their directories (and a rerun still skips them); any other value is hashed as usual.
+HASH_NEUTRAL_DEFAULTS: dict[str, dict[str, Any]] = {
+    "train": {"tf32": False, "min_steps": 0, "epoch_batches": 0},  # all added during 0.3.0
+    "model_config": {"rpt_epoch_batches": 0},
+}
+
+
 def run_hash(cfg: RunConfig, data_fingerprint: str) -> str:
     d = cfg.to_dict()
     d["train"].pop("device", None)
+    for section, neutral in HASH_NEUTRAL_DEFAULTS.items():
+        for key, value in neutral.items():
+            if key in d[section] and d[section][key] == value:
+                del d[section][key]
     payload = canonical_json({"config": d, "data": data_fingerprint, "version": lares_bench.__version__})
     return hashlib.sha256(payload.encode()).hexdigest()[:12]
 

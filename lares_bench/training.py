@@ -20,6 +20,7 @@ mode batches have equal numbers of examples and weight 1.
 from __future__ import annotations
 
 import copy
+import itertools
 import math
 import random
 import time
@@ -93,12 +94,16 @@ def training_batches(
         raise ValueError(f"model {model.registry_name} has train_mode {model.train_mode!r}")
 
 
-def n_training_batches(model: SequentialModel, split: LeaveOneOutSplit, batch_size: int) -> int:
+def n_training_batches(
+    model: SequentialModel, split: LeaveOneOutSplit, batch_size: int, epoch_batches: int = 0
+) -> int:
+    """Batches per epoch: all of them, or at most ``epoch_batches`` when that is > 0."""
     if model.train_mode == "sequence":
         n = int((split.train_lengths() > 0).sum())
     else:
         n = len(split.train_example_ends())
-    return math.ceil(n / batch_size)
+    n = math.ceil(n / batch_size)
+    return min(n, epoch_batches) if epoch_batches > 0 else n
 
 
 def evaluate(
@@ -203,7 +208,7 @@ def train_model(
     best_ranks = np.zeros(0)
     records: list[EpochRecord] = []
     bad_epochs, stop_reason, total_train, steps = 0, "max epochs", 0.0, 0
-    n_batches = n_training_batches(model, split, cfg.batch_size)
+    n_batches = n_training_batches(model, split, cfg.batch_size, cfg.epoch_batches)
     check_each_batch = split.device.type != "cuda"
 
     with _progress(progress) as bar:
@@ -214,7 +219,9 @@ def train_model(
             t0 = time.perf_counter()
             loss_sum = torch.zeros((), device=split.device)
             batch_task = bar.add_task(f"epoch {epoch}", total=n_batches, info="")
-            for i, batch in enumerate(training_batches(model, split, cfg, gen)):
+            # islice: with train.epoch_batches an epoch is the first batches of a fresh shuffle
+            epoch_iter = itertools.islice(training_batches(model, split, cfg, gen), n_batches)
+            for i, batch in enumerate(epoch_iter):
                 with torch.autocast(device_type, dtype=torch.bfloat16, enabled=cfg.bf16):
                     loss = compute_loss(batch) * batch.weight
                 # on CUDA a per-batch check would synchronise every step: check the epoch sum

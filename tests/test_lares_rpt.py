@@ -195,6 +195,31 @@ def test_rpt_never_leaves_validation_worse_than_its_start(spt_state, lr):
         assert res.selected_epoch == 0
 
 
+@pytest.mark.parametrize(("rpt_epoch_batches", "train_epoch_batches", "expected"),
+                         [(1, 0, 1), (0, 2, 2), (0, 0, None)])
+def test_rpt_epochs_are_cut_to_rpt_epoch_batches(
+    spt_state, monkeypatch, rpt_epoch_batches, train_epoch_batches, expected
+):
+    import lares_bench.lares.rpt as rpt_module
+
+    split = _small_split()
+    cfg = _run_cfg(rpt_epoch_batches=rpt_epoch_batches)
+    cfg = dataclasses.replace(
+        cfg, train=dataclasses.replace(cfg.train, epoch_batches=train_epoch_batches)
+    )
+    model = build_model("lares", split.n_items, cfg.model_config)
+    model.load_state_dict(spt_state)
+    calls = []
+    real = rpt_module.grpo_loss
+    monkeypatch.setattr(rpt_module, "grpo_loss", lambda *a, **k: calls.append(1) or real(*a, **k))
+    res = run_rpt(model, split, cfg)
+    per_epoch = len(calls) / len(res.outcome.epochs)
+    if expected is None:  # 0 and 0: every kept example, in batches of rpt_batch_size
+        assert per_epoch == -(-res.kept // cfg.model_config.rpt_batch_size)
+    else:
+        assert per_epoch == expected
+
+
 def _ndcg10(ranks):
     r = np.asarray(ranks, dtype=float)
     return np.where(r <= 10, 1.0 / np.log2(r + 1.0), 0.0)

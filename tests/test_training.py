@@ -57,6 +57,47 @@ def test_no_early_stop_before_min_steps():
     assert out.best_epoch == 1 and "early stop" in out.stop_reason
 
 
+def test_epoch_batches_cuts_each_epoch_to_that_many_steps():
+    split = make_split()  # 200 users: 7 batches of 32 an epoch
+    model = build_model("sasrec", split.n_items, small_config("sasrec"))
+    calls = {"n": 0}
+    real = model.training_loss
+
+    def counting_loss(batch):
+        calls["n"] += 1
+        return real(batch)
+
+    cfg = TrainConfig(epochs=3, batch_size=32, lr=1e-3, patience=50, epoch_batches=2)
+    out = train_model(model, split, cfg, EvalConfig(), loss_fn=counting_loss, progress=False)
+    assert calls["n"] == 6 and len(out.epochs) == 3  # 2 batches x 3 epochs, each validated
+    assert all(r.valid for r in out.epochs)
+    calls["n"] = 0
+    train_model(model, split, TrainConfig(epochs=1, batch_size=32), EvalConfig(),
+                loss_fn=counting_loss, progress=False)
+    assert calls["n"] == 7  # 0 = every batch
+
+
+def test_fields_added_during_a_version_keep_old_run_hashes_at_their_default():
+    import hashlib
+
+    import lares_bench
+    from lares_bench.config import canonical_json
+    from lares_bench.experiment import build_run_config
+    from lares_bench.runs import run_hash
+
+    cfg = build_run_config("beauty", "lares", seed=0)
+    d = cfg.to_dict()
+    older = json.loads(json.dumps(d))
+    for key in ("tf32", "min_steps", "epoch_batches"):
+        del older["train"][key]
+    del older["model_config"]["rpt_epoch_batches"]
+    older["train"].pop("device")
+    payload = canonical_json({"config": older, "data": "fp", "version": lares_bench.__version__})
+    assert run_hash(cfg, "fp") == hashlib.sha256(payload.encode()).hexdigest()[:12]
+    reduced = build_run_config("beauty", "lares", seed=0, overrides={"train": {"epoch_batches": "5"}})
+    assert run_hash(reduced, "fp") != run_hash(cfg, "fp")
+
+
 def test_nan_loss_stops_the_run_and_writes_no_result(tmp_path):
     split = make_split()
     cfg = RunConfig(

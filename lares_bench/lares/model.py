@@ -118,6 +118,7 @@ class LARESConfig:
     rpt_filter_passes: int = 3  # passes with fresh random initial states; union of hits
     rpt_epochs: int = 0  # RPT epoch bound; 0 = train.epochs (the authors: one RecBole config)
     rpt_patience: int = 0  # 0 = train.patience (10)
+    rpt_epoch_batches: int = 0  # GRPO batches per RPT epoch; 0 = train.epoch_batches
 
     def transformer(self) -> TransformerConfig:
         return TransformerConfig.of(self)
@@ -148,8 +149,8 @@ class LARESConfig:
             raise ValueError("lares: rpt_group must be >= 2 (advantages need a group std)")
         if self.n_core < 1 or self.n_pre < 0:
             raise ValueError("lares: need n_core >= 1 and n_pre >= 0")
-        if self.rpt_epochs < 0 or self.rpt_patience < 0:
-            raise ValueError("lares: rpt_epochs and rpt_patience must be >= 0 (0 = train.*)")
+        if min(self.rpt_epochs, self.rpt_patience, self.rpt_epoch_batches) < 0:
+            raise ValueError("lares: rpt_epochs, rpt_patience, rpt_epoch_batches must be >= 0 (0 = train.*)")
         if any(k < 1 for k in self.test_depths) or self.eval_depth < 0:
             raise ValueError("lares: depths must be >= 1 (eval_depth 0 = mean_recurrence)")
 

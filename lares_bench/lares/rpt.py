@@ -197,6 +197,7 @@ def run_rpt(model, split, cfg, *, on_epoch=None, progress=False, description="rp
     train = dataclasses.replace(
         cfg.train, lr=c.rpt_lr, batch_size=c.rpt_batch_size,
         epochs=c.rpt_epochs or cfg.train.epochs, patience=c.rpt_patience or cfg.train.patience,
+        epoch_batches=c.rpt_epoch_batches or cfg.train.epoch_batches,
     )
     opt = torch.optim.Adam(model.parameters(), lr=c.rpt_lr, weight_decay=train.weight_decay)
     stats: dict = {}
