@@ -423,6 +423,38 @@ def missing_cells(runs: pd.DataFrame) -> list[str]:
     return notes
 
 
+def training_scale(root: Path, runs: pd.DataFrame) -> str:
+    """How long the runs of one settings group trained, from their records, for captions:
+    e.g. "reduced scale (not trained to convergence): SPT 6 epochs x 40 batches x 256
+    examples (0.47 of the 131,413 training examples) ...". Empty for no runs."""
+    if runs.empty:
+        return ""
+    results = [json.loads((root / r / "result.json").read_text()) for r in runs["run"]]
+    train, mc = results[0]["config"]["train"], results[0]["config"]["model_config"]
+    examples = next((r["rpt"]["examples"] for r in results if r.get("rpt")), None)
+    cut = int(train.get("epoch_batches", 0) or 0)
+    budget = float(train.get("max_train_seconds", 0) or 0)
+    if cut:
+        seen = train["epochs"] * cut * train["batch_size"]
+        share = f" ({seen / examples:.2f} of the {examples:,} training examples)" if examples else ""
+        spt = f"SPT {train['epochs']} epochs x {cut} batches x {train['batch_size']}{share}"
+    else:
+        spt = f"SPT up to {train['epochs']} epochs of batch {train['batch_size']} (patience {train['patience']})"
+    parts = [spt]
+    if any(r.get("rpt") for r in results):
+        rpt_epochs = mc.get("rpt_epochs") or train["epochs"]
+        rpt_cut = int(mc.get("rpt_epoch_batches") or cut)
+        per = f" x {rpt_cut} batches" if rpt_cut else ""
+        parts.append(f"RPT {rpt_epochs} epochs{per} x {mc.get('rpt_batch_size')} examples (kept by the filter)")
+    if budget:
+        parts.append(f"at most {budget:.0f} s of training per stage")
+    if train.get("length_bucketing"):
+        parts.append("length-bucketed batches")
+    reduced = cut or budget
+    prefix = "Reduced scale (not trained to convergence): " if reduced else "Training: "
+    return prefix + "; ".join(parts) + "."
+
+
 # --- tables --------------------------------------------------------------------------------
 def mean_std(df: pd.DataFrame, by: list[str], metrics=MAIN_METRICS) -> pd.DataFrame:
     """Mean and sample std over seeds of ``test_<metric>``, plus the seed count."""
@@ -512,7 +544,8 @@ def write_ablation_tables(
     header = (
         f"Dataset {dataset}; history mask {settings['history_mask']}; backbone "
         f"{', '.join(sorted(runs['backbone'].unique()))}; seeds per cell up to {runs.groupby(['model', 'stage', 'train_depth']).size().max()}; "
-        f"settings {', '.join(sorted(runs['settings'].unique()))}; mean ± std over seeds."
+        f"settings {', '.join(sorted(runs['settings'].unique()))}; mean ± std over seeds.\n"
+        f"{training_scale(root, runs)}"
     )
     written = [_write(out / "runs.csv", runs.to_csv(index=False))]
     sections = {

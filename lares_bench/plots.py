@@ -16,6 +16,7 @@ A figure that lacks its runs is not drawn; its notes say which runs are missing.
 from __future__ import annotations
 
 import json
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -106,6 +107,13 @@ def _no_ablation(dataset: str) -> str:
             f"(results/runs/ablation/{dataset}); run `lares-bench ablate --datasets {dataset}`")
 
 
+def _scale_caption(fig: plt.Figure, rec: Records, runs: pd.DataFrame, y: float = -0.01) -> None:
+    """Under the figure: how long the runs trained (a reduced-scale sweep must say so)."""
+    text = ablation.training_scale(rec.root, runs)
+    if text:
+        fig.text(0.5, y, textwrap.fill(text, 150), ha="center", va="top", fontsize=7.5, color="0.25")
+
+
 def _seeds_note(df: pd.DataFrame, by: list[str]) -> str:
     n = df.groupby(by).size()
     return f"seeds per point: {n.min()}" + (f"-{n.max()}" if n.max() != n.min() else "")
@@ -136,6 +144,7 @@ def depth_figure(rec: Records, dataset: str, out: Path, formats=FORMATS, stem: s
         _legend(ax, "variant", show=ax is axes[-1])
     fig.suptitle(f"{dataset}: depth scaling (mean ± std, {_seeds_note(lares, ['stage', 'train_depth'])})")
     fig.tight_layout()
+    _scale_caption(fig, rec, lares)
     res.paths = _save(fig, out, stem, formats)
     return res
 
@@ -184,6 +193,7 @@ def train_test_figure(rec: Records, dataset: str, out: Path, formats=FORMATS, re
     keep = [(h, n) for h, n in zip(handles, names, strict=True) if n not in ("stage", "sweep")]
     fig.legend([h for h, _ in keep], [n for _, n in keep], loc="lower center", ncol=len(keep),
                frameon=False, fontsize=9, bbox_to_anchor=(0.5, 0.0))
+    _scale_caption(fig, rec, lares, y=-0.03)
     res.paths = _save(fig, out, "depth_train_test", formats)
     return res
 

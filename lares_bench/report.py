@@ -232,7 +232,9 @@ def ablation_summary(root: Path) -> tuple[pd.DataFrame, list[str]]:
         notes += t.notes
         if t.variants.empty:
             continue
-        frames.append(t.variants.assign(dataset=dataset, depth=t.ref_depth))
+        frames.append(t.variants.assign(
+            dataset=dataset, depth=t.ref_depth, scale=ablation.training_scale(root, grp)
+        ))
     return (pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()), notes
 
 
@@ -243,7 +245,7 @@ def ablation_latex(summary: pd.DataFrame, metrics=("HR@10", "NDCG@10")) -> str:
     n = len(datasets) * len(metrics)
     lines = [
         r"\begin{table}[t]", r"\centering",
-        rf"\caption{{Ablations of LARES at depth {depth} (mean $\pm$ std over seeds; best in bold).}}",
+        rf"\caption{{Ablations of LARES at depth {depth} (mean $\pm$ std over seeds; best in bold).{_scale_text(summary, latex=True)}}}",
         r"\label{tab:ablation}", r"\resizebox{\ifdim\width>\columnwidth\columnwidth\else\width\fi}{!}{%",
         r"\begin{tabular}{l" + "c" * n + "}", r"\toprule",
         " & " + " & ".join(rf"\multicolumn{{{len(metrics)}}}{{c}}{{{latex_escape(d)}}}" for d in datasets) + r" \\",
@@ -273,7 +275,16 @@ def ablation_markdown(summary: pd.DataFrame) -> str:
     table = ablation.pretty(summary, keys, ("HR@10", "NDCG@10", "HR@20", "NDCG@20"))
     if "NDCG@10_vs_full_pct" in summary:
         table["ΔNDCG@10 vs full"] = [f"{v:+.1f}%" if pd.notna(v) else "" for v in summary["NDCG@10_vs_full_pct"]]
-    return "Ablations of LARES (mean ± std over seeds).\n\n" + to_markdown(table)
+    return f"Ablations of LARES (mean ± std over seeds).{_scale_text(summary)}\n\n" + to_markdown(table)
+
+
+def _scale_text(summary: pd.DataFrame, latex: bool = False) -> str:
+    """" <dataset>: <training scale>" for each dataset, for the ablation captions."""
+    if "scale" not in summary:
+        return ""
+    per = summary.drop_duplicates("dataset")
+    text = "".join(f" {d}: {s}" for d, s in zip(per["dataset"], per["scale"], strict=True) if s)
+    return latex_escape(text) if latex else text
 
 
 # --- efficiency ----------------------------------------------------------------------------
@@ -456,6 +467,11 @@ def write_report(
         includes.append(r"\input{efficiency_table.tex}")
 
     rec = plots.load_records(root, suite, history_mask)
+
+    def scale_of(ds: str) -> str:
+        text = ablation.training_scale(root, rec.ablation[rec.ablation["dataset"] == ds])
+        return " " + latex_escape(text) if text else ""
+
     for ds in dict.fromkeys(rec.ablation.get("dataset", [])):
         fig = plots.depth_figure(rec, ds, out, stem=f"depth_{ds}")
         notes += fig.notes
@@ -464,7 +480,7 @@ def write_report(
             includes.append(
                 r"\begin{figure}[t]\centering"
                 rf"\includegraphics[width=\textwidth]{{depth_{ds}.pdf}}"
-                rf"\caption{{Depth scaling on {latex_escape(ds)}.}}\end{{figure}}"
+                rf"\caption{{Depth scaling on {latex_escape(ds)}.{scale_of(ds)}}}\end{{figure}}"
             )
     if includes:
         put("preview.tex", PREVIEW % "\n\\clearpage\n".join(includes))

@@ -132,6 +132,7 @@ def test_ablate_end_to_end_and_resume(tmp_path, monkeypatch):
     for label in ("LARES (full)", "LARES w/o RPT", "LARES w/o TLA"):
         assert label in variants
     assert "±" in (tables / "depth_train.md").read_text()
+    assert "Training: SPT up to 1 epochs" in (tables / "depth_train.md").read_text()
 
     stamps = {p: p.stat().st_mtime_ns for p in runs}
     assert res.output.count("(cached)") == 1  # w/o RPT at depth 2: written by the full run
@@ -186,7 +187,8 @@ def test_shards_partition_the_plan_and_keep_twins_together():
 def test_ablate_in_parts_then_tables(tmp_path, monkeypatch):
     monkeypatch.setattr(suites, "load_split", tiny_synthetic)
     runner = CliRunner()
-    args = [*TINY, "--results-dir", str(tmp_path)]
+    # sub-epoch training (reduced scale): the tables' captions say so
+    args = [*TINY, "--results-dir", str(tmp_path), "--set", "train.epoch_batches=1"]
     for k in (1, 2):
         res = runner.invoke(app, ["ablate", *args, "--shard", f"{k}/2"])
         assert res.exit_code == 0, res.output
@@ -195,6 +197,8 @@ def test_ablate_in_parts_then_tables(tmp_path, monkeypatch):
     res = runner.invoke(app, ["ablate", *args])
     assert res.exit_code == 0, res.output
     assert res.output.count("(cached)") == 4  # every run was done by a part
-    assert (tmp_path / "ablation" / "synthetic" / "depth_train.md").exists()
+    caption = (tmp_path / "ablation" / "synthetic" / "depth_train.md").read_text()
+    assert "Reduced scale (not trained to convergence): SPT 1 epochs x 1 batches x " in caption
+    assert "RPT 1 epochs x 1 batches" in caption
     bad = runner.invoke(app, ["ablate", *args, "--shard", "3/2"])
     assert bad.exit_code == 2 and "--shard" in bad.output
