@@ -436,7 +436,8 @@ def training_scale(root: Path, runs: pd.DataFrame) -> str:
     budget = float(train.get("max_train_seconds", 0) or 0)
     if cut:
         seen = train["epochs"] * cut * train["batch_size"]
-        share = f" ({seen / examples:.2f} of the {examples:,} training examples)" if examples else ""
+        of_all = f", {seen / examples:.2f} of the {examples:,} training examples" if examples else ""
+        share = f" ({seen:,} examples{of_all})"
         spt = f"SPT {train['epochs']} epochs x {cut} batches x {train['batch_size']}{share}"
     else:
         spt = f"SPT up to {train['epochs']} epochs of batch {train['batch_size']} (patience {train['patience']})"

@@ -31,7 +31,7 @@ import seaborn as sns  # noqa: E402
 from matplotlib import ticker  # noqa: E402
 
 from lares_bench import ablation  # noqa: E402
-from lares_bench.tables import collect_records  # noqa: E402
+from lares_bench.tables import collect_records, one_setting_per_model  # noqa: E402
 
 FORMATS = ("png", "pdf")
 STAGE_PALETTE = dict(zip(ablation.STAGE_ORDER, sns.color_palette("colorblind", 4), strict=True))
@@ -92,7 +92,12 @@ def load_records(root: Path, main_suite: str = "main", history_mask: str = "inf"
     long = ablation.depth_long(root, runs[runs["model"] == ablation.BASE_MODEL]) if len(runs) else pd.DataFrame()
     main = collect_records(root, main_suite)
     if len(main):
-        main = main[main["history_mask"] == history_mask].copy()
+        main = main[main["history_mask"] == history_mask]
+        # one row per model, as in the report's main table: never a mean over the runs of
+        # several versions or settings (a time-budgeted GPU run and a converged CPU run)
+        main, left_out = one_setting_per_model(main)
+        notes += left_out
+        main = main.copy()
         main["label"] = main["model"].map(model_label)
     return Records(root, runs, long, main, main_suite, notes)
 
@@ -304,21 +309,63 @@ def validation_figure(rec: Records, dataset: str, out: Path, formats=FORMATS, su
     _theme()
     labels = sorted(curves["label"].unique())
     stages = [s for s in (TRAIN_STAGE, RPT_STAGE) if s in set(curves["stage"])]
-    fig, ax = plt.subplots(figsize=(8.5, 4.2))
-    sns.lineplot(data=curves, x="epoch", y="NDCG@10", hue="label", hue_order=labels,
-                 style="stage", style_order=stages, errorbar="sd", ax=ax,
-                 palette=_palette(len(labels)), marker="o", markersize=5, dashes=True,
-                 err_kws={"alpha": 0.12})
-    ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
-    ax.set_xlabel("epoch (LARES: SPT epochs, then RPT epochs from the SPT checkpoint)")
-    ax.set_ylabel("validation NDCG@10")
-    handles, names = ax.get_legend_handles_labels()
-    names = [{"label": "model", "stage": "stage"}.get(n, n) for n in names]
-    ax.legend(handles, names, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=8)
-    ax.set_title(f"{dataset}: validation curves, suite {suite} (mean ± std over seeds)")
-    fig.tight_layout()
+    xlabel = "epoch (LARES: SPT epochs, then RPT epochs from the SPT checkpoint)"
+    title = f"{dataset}: validation curves, suite {suite} (mean ± std over seeds)"
+    if len(labels) > SINGLE_PANEL_MAX:
+        fig = _validation_panels(curves, labels, stages, xlabel, title)
+    else:
+        fig, ax = plt.subplots(figsize=(8.5, 4.2))
+        sns.lineplot(data=curves, x="epoch", y="NDCG@10", hue="label", hue_order=labels,
+                     style="stage", style_order=stages, errorbar="sd", ax=ax,
+                     palette=_palette(len(labels)), marker="o", markersize=5, dashes=True,
+                     err_kws={"alpha": 0.12})
+        ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel("validation NDCG@10")
+        handles, names = ax.get_legend_handles_labels()
+        names = [{"label": "model", "stage": "stage"}.get(n, n) for n in names]
+        ax.legend(handles, names, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=8)
+        ax.set_title(title)
+        fig.tight_layout()
     res.paths = _save(fig, out, f"valid_{suite}", formats)
     return res
+
+
+SINGLE_PANEL_MAX = 6  # more curves than this in one axes cannot be told apart by colour
+
+
+def _validation_panels(curves: pd.DataFrame, labels: list[str], stages: list[str], xlabel: str, title: str) -> plt.Figure:
+    """One small panel per model (shared y axis), for suites with many models."""
+    cols = 4
+    rows = -(-len(labels) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.3 * cols, 2.4 * rows), sharey=True, squeeze=False)
+    styles = {TRAIN_STAGE: "-", RPT_STAGE: "--"}
+    for ax, label in zip(axes.flat, labels, strict=False):
+        for stage in stages:
+            part = curves[(curves["label"] == label) & (curves["stage"] == stage)]
+            if part.empty:
+                continue
+            g = part.groupby("epoch")["NDCG@10"]
+            mean, std = g.mean(), g.std().fillna(0.0)
+            ax.plot(mean.index, mean.values, styles[stage], marker="o", markersize=2.5, lw=1.2,
+                    color="#cc4125" if stage == RPT_STAGE else "#3c78d8", label=stage)
+            ax.fill_between(mean.index, mean - std, mean + std, alpha=0.2, color="0.5", lw=0)
+        n_seeds = curves.loc[curves["label"] == label, "seed"].nunique()
+        ax.set_title(f"{label} ({n_seeds} seed{'s' if n_seeds > 1 else ''})", fontsize=9)
+        ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True, nbins=5))
+        ax.tick_params(labelsize=8)
+    for ax in axes.flat[len(labels):]:
+        ax.set_axis_off()
+    for ax in axes[:, 0]:
+        ax.set_ylabel("valid NDCG@10", fontsize=9)
+    fig.supxlabel(xlabel, fontsize=10)
+    fig.suptitle(title)
+    if len(stages) > 1:
+        handles = [plt.Line2D([], [], ls=styles[s], color="#cc4125" if s == RPT_STAGE else "#3c78d8")
+                   for s in stages]
+        fig.legend(handles, stages, loc="upper right", frameon=False, fontsize=8, ncol=len(stages))
+    fig.tight_layout()
+    return fig
 
 
 # --- compute -------------------------------------------------------------------------------

@@ -38,9 +38,11 @@ def fake_ranks(quality: float, seed: int) -> np.ndarray:
 
 def write_fake_run(root: Path, suite: str, model: str, seed: int, ranks: np.ndarray,
                    model_overrides: dict | None = None, by_depth: dict | None = None,
-                   train_seconds: float = 10.0) -> Path:
+                   train_seconds: float = 10.0, train_overrides: dict | None = None) -> Path:
     """TEST FIXTURE: one fake finished run directory."""
     overrides = {"model": {"d": 16, **(model_overrides or {})}} if model.startswith("lares") else {}
+    if train_overrides:
+        overrides["train"] = train_overrides
     cfg = build_run_config(DATASET, model, seed=seed, max_len=20, suite=suite, overrides=overrides, device="cpu")
     path = root / "runs" / suite / DATASET / model / run_hash(cfg, "fixture")
     path.mkdir(parents=True)
@@ -154,6 +156,35 @@ def test_plot_reports_unfinished_and_missing_cells(tmp_path):
     assert depth.drawn
     assert any("unfinished run" in n and killed.name in n for n in depth.notes)
     assert any("depth 8: 1 of 2 seeds" in n for n in depth.notes)
+
+
+def test_plots_use_one_setting_per_model_like_the_report(tmp_path):
+    from lares_bench import plots
+
+    make_records(tmp_path, ablation=False)  # sasrec: 3 seeds trained to early stopping
+    write_fake_run(tmp_path, "main", "sasrec", 7, fake_ranks(0.5, 7),
+                   train_overrides={"max_train_seconds": "60"})  # one time-budgeted run
+    rec = plots.load_records(tmp_path)
+    sasrec = rec.main[rec.main["model"] == "sasrec"]
+    assert len(sasrec) == 3 and (sasrec["budget_s"] == 0).all()
+    assert any("sasrec" in n and "60 s budget" in n and "left out" in n for n in rec.notes)
+
+
+def test_validation_figure_draws_one_panel_per_model_when_there_are_many(tmp_path, monkeypatch):
+    from lares_bench import plots
+
+    make_records(tmp_path, ablation=False)  # 5 models
+    rec = plots.load_records(tmp_path)
+    calls = []
+    real = plots._validation_panels
+    monkeypatch.setattr(plots, "_validation_panels", lambda *a: calls.append(a[1]) or real(*a))
+    monkeypatch.setattr(plots, "SINGLE_PANEL_MAX", 3)
+    fig = plots.validation_figure(rec, DATASET, tmp_path / "p", formats=("png",))
+    assert fig.drawn and len(calls) == 1 and len(calls[0]) == 5
+    check_png(fig.paths[0])
+    monkeypatch.setattr(plots, "SINGLE_PANEL_MAX", 6)
+    assert plots.validation_figure(rec, DATASET, tmp_path / "q", formats=("png",)).drawn
+    assert len(calls) == 1  # five curves fit one axes
 
 
 def test_significance_matches_scipy_with_holm(tmp_path):
