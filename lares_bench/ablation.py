@@ -210,21 +210,31 @@ def parse_shard(text: str) -> tuple[int, int]:
 def shard_plan(plan: list[PlannedRun], shard: tuple[int, int] | None) -> list[PlannedRun]:
     """The runs of part k of n. A run and its no-RPT twin (same cell with ``rpt`` off, which
     the run with RPT writes itself) go to the same part, in plan order (RPT first), so parallel
-    parts never train the same SPT model twice or write the same run directory."""
+    parts never train the same SPT model twice or write the same run directory.
+
+    Balance: the groups of each seed are dealt out separately (so a second seed added later is
+    split over all parts, not all given to one), in snake order 1..n, n..1 (so the plan's
+    cheap-to-costly depth order does not give one part every costliest cell). The partition
+    depends on the plan alone, never on which runs are finished, so parts started at different
+    times still agree."""
     if shard is None:
         return plan
     k, n = shard
-    groups: dict[str, int] = {}
-    out = []
+    group_of: list[str] = []
+    seed_of: dict[str, int] = {}
     for run in plan:
         model = {key: v for key, v in run.overrides.get("model", {}).items() if key != "rpt"}
         key = canonical_json(
             {"d": run.dataset, "m": run.model, "s": run.seed, "o": {**run.overrides, "model": model}}
         )
-        group = groups.setdefault(key, len(groups))
-        if group % n == k - 1:
-            out.append(run)
-    return out
+        group_of.append(key)
+        seed_of.setdefault(key, run.seed)
+    part_of: dict[str, int] = {}
+    for seed in dict.fromkeys(seed_of.values()):
+        for i, key in enumerate(g for g in seed_of if seed_of[g] == seed):
+            lap, pos = divmod(i, n)
+            part_of[key] = pos if lap % 2 == 0 else n - 1 - pos
+    return [run for run, key in zip(plan, group_of, strict=True) if part_of[key] == k - 1]
 
 
 Loader = Callable[[str, Path | None, Path | None, object], tuple[object, object]]

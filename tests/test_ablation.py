@@ -184,6 +184,19 @@ def test_shards_partition_the_plan_and_keep_twins_together():
     assert shard_plan(plan, None) == plan
 
 
+def test_shards_split_every_seed_and_balance_depths():
+    plan = plan_runs(_req(depths=(1, 2, 4, 8), spt_values=(True, False), rpt_values=(True, False),
+                          variants=(), seeds=(0, 1)))
+    parts = [shard_plan(plan, (k, 2)) for k in (1, 2)]
+    for seed in (0, 1):  # a seed added later is shared by both parts, not given to one
+        counts = [sum(r.seed == seed for r in p) for p in parts]
+        assert counts[0] == counts[1] == 8
+        # snake order: part 1 gets depths 1 and 8, part 2 depths 2 and 4 (not 1, 4 and 2, 8)
+        depths = [{r.overrides["model"]["mean_recurrence"] for r in p if r.seed == seed} for p in parts]
+        assert depths == [{1, 8}, {2, 4}]
+    assert shard_plan(plan, (1, 2)) == parts[0]  # depends on the plan alone
+
+
 def test_ablate_in_parts_then_tables(tmp_path, monkeypatch):
     monkeypatch.setattr(suites, "load_split", tiny_synthetic)
     runner = CliRunner()
