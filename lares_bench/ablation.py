@@ -26,7 +26,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from lares_bench import depth_stats
 from lares_bench.config import ConfigError, canonical_json
+from lares_bench.depth_stats import depth_significance, significance_markdown
 from lares_bench.runs import RunRecord, atomic_write_bytes
 from lares_bench.tables import MAIN_METRICS, collect_records, to_markdown
 
@@ -584,6 +586,19 @@ def write_ablation_tables(
             out / "depth_matrix.md",
             f"NDCG@10 (SPT+RPT, mean over seeds): trained at depth (row), tested at depth (column).\n"
             f"{header}\n\n{to_markdown(md)}",
+        ))
+    lares = runs[runs["model"] == BASE_MODEL]
+    sig = depth_significance(root, lares, t.ref_depth) if t.ref_depth is not None else pd.DataFrame()
+    if not sig.empty:
+        written.append(_write(out / "depth_significance.csv", sig.to_csv(index=False)))
+        written.append(_write(
+            out / "depth_significance.md",
+            f"Each depth against depth {t.ref_depth}, paired over users ({depth_stats.METRIC}; seeds "
+            "averaged per user; two-sided t-test; Holm over the depths of one sweep and stage). "
+            "Test depth: the model trained at the reference depth, scored at each depth. Train "
+            "depth: the model trained at each depth against the one trained at the reference depth "
+            "(a test over users: it does not see seed-to-seed variation of training).\n"
+            f"{header}\n\n{significance_markdown(sig)}",
         ))
     if t.notes or notes:
         written.append(_write(out / "missing.txt", "\n".join(notes + t.notes) + "\n"))

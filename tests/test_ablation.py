@@ -133,6 +133,8 @@ def test_ablate_end_to_end_and_resume(tmp_path, monkeypatch):
         assert label in variants
     assert "±" in (tables / "depth_train.md").read_text()
     assert "Training: SPT up to 1 epochs" in (tables / "depth_train.md").read_text()
+    sig = (tables / "depth_significance.md").read_text()  # depth 1 against the reference, 2
+    assert "| test depth | SPT+RPT | 1 |" in sig and "| train depth | SPT+RPT | 1 |" in sig
 
     stamps = {p: p.stat().st_mtime_ns for p in runs}
     assert res.output.count("(cached)") == 1  # w/o RPT at depth 2: written by the full run
