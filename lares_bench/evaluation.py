@@ -16,7 +16,7 @@ repeated target is scored as-is and competes only with non-history items.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 
 import numpy as np
 import torch
@@ -70,6 +70,9 @@ def metrics_from_ranks(ranks: np.ndarray | torch.Tensor, ks: Iterable[int] = DEF
 
 ScoreFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 """(user rows [B], input windows [B, L]) -> scores [B, n_items + 1 (+ extra)]."""
+ManyScoreFn = Callable[[torch.Tensor, torch.Tensor], Iterable[tuple[Hashable, torch.Tensor]]]
+"""(user rows [B], input windows [B, L]) -> (key, scores [B, n_items + 1]) pairs, e.g. one per
+depth of one recurrent pass; an iterator lets each score matrix go before the next is made."""
 
 
 @torch.no_grad()
@@ -85,15 +88,32 @@ def rank_part(
 
     Users are processed in order of input length so each batch is padded only to its own
     longest window; the returned array is in user order."""
+    one = rank_part_many(lambda u, x: [(0, score_fn(u, x))], split, part, history_mask, batch_size, users)
+    return one.get(0, np.zeros(0, dtype=np.int64))  # no users: no batch, no key
+
+
+@torch.no_grad()
+def rank_part_many(
+    score_fn: ManyScoreFn,
+    split: LeaveOneOutSplit,
+    part: str,
+    history_mask: str = "inf",
+    batch_size: int = 1024,
+    users: torch.Tensor | None = None,
+) -> dict[Hashable, np.ndarray]:
+    """``rank_part`` for a score function that scores every batch several ways at once
+    (keys -> per-user ranks in user order)."""
     if users is None:
         users = torch.arange(split.n_users, device=split.device)
     order = torch.argsort(split.input_end(part)[users] - split.starts[users], stable=True)
-    ranks = torch.empty(len(users), dtype=torch.long, device=split.device)
+    ranks: dict[Hashable, torch.Tensor] = {}
     for lo in range(0, len(users), batch_size):
         idx = order[lo : lo + batch_size]
         batch_users = users[idx]
         inputs, targets = split.part_inputs(part, batch_users)
-        scores = score_fn(batch_users, inputs)
         history = split.history_items(part, batch_users) if history_mask != "none" else None
-        ranks[idx] = pessimistic_ranks(scores, targets, split.n_items, history, history_mask)
-    return ranks.cpu().numpy()
+        for key, scores in score_fn(batch_users, inputs):
+            if key not in ranks:
+                ranks[key] = torch.empty(len(users), dtype=torch.long, device=split.device)
+            ranks[key][idx] = pessimistic_ranks(scores, targets, split.n_items, history, history_mask)
+    return {key: r.cpu().numpy() for key, r in ranks.items()}

@@ -326,3 +326,24 @@ def test_per_step_log_probs_at_the_last_position():
     torch.testing.assert_close(steps[:, 1], states[1][:, -1])
     torch.testing.assert_close(full.exp().sum(-1), torch.ones(6, 4))
     torch.testing.assert_close(picked, full.gather(-1, (targets - 1).view(-1, 1, 1).expand(6, 4, 1))[..., 0])
+
+
+@pytest.mark.parametrize("init", ["scaled_normal", "zero"])
+def test_one_pass_scores_every_test_depth_exactly_as_separate_passes(tmp_path, init):
+    from lares_bench.config import RunConfig, TrainConfig
+    from lares_bench.lares.executor import score_at_depths
+    from lares_bench.training import evaluate
+
+    model, split = tiny(init=init, test_depths=(1, 3, 2, 5))
+    model.eval_seed = 7
+    # batches of 48 users: the evaluation noise runs on across batches in both ways of scoring
+    cfg = RunConfig("patterned", "lares", model.config, TrainConfig(eval_batch_size=48))
+    model.train()  # the executor may find the model in training mode: it must leave it so
+    by_depth, seconds = score_at_depths(model, split, cfg, tmp_path)
+    assert model.training and seconds > 0
+    assert sorted(by_depth, key=int) == ["1", "2", "3", "5"]
+    for k in (1, 2, 3, 5):
+        with model.at_depth(k):
+            separate = evaluate(model, split, "test", cfg.eval, 48)
+        assert np.array_equal(np.load(tmp_path / f"ranks_depth_{k}.npy"), separate), k
+    assert by_depth["1"] != by_depth["5"]  # the depths really differ

@@ -8,10 +8,14 @@
                       SPT checkpoint RPT starts from;
   ranks.npy           test ranks at ``eval_depth`` (the selected model), valid_ranks.npy beside;
   ranks_depth_<k>.npy test ranks at each of ``test_depths``.
-``test_by_depth[k]`` holds the metrics at depth k and "seconds", the wall time of that test pass
-(all users, one model), which the efficiency table reports as inference latency.
+``test_by_depth[k]`` holds the metrics at depth k. All depths come from ONE recurrent pass of
+the deepest (the state after step k is the k-step run's output), whose wall time is
+"test_depths_seconds"; inference latency at the trained depth is "test_eval_seconds" (the
+plain test pass of ``finish_run``). Records written before 0.3.0's one-pass scoring carry a
+per-depth "seconds" (one pass per depth) instead: the ranks are identical.
 The result dict is ``finish_run``'s plus
-  "test_by_depth": {"<k>": metrics}, "spt": {...}, "rpt": {...} (or null when RPT is off).
+  "test_by_depth": {"<k>": metrics}, "test_depths_seconds", "spt": {...}, "rpt": {...} (or
+  null when RPT is off).
 Result fields with a two-stage meaning: "selected_epoch" is the SPT epoch (the RPT epoch is
 ``rpt.selected_epoch``, 0 = SPT checkpoint kept); "seconds_per_epoch" is SPT's; "train_seconds"
 covers both stages and the filter; "valid" is the validation of the final weights.
@@ -38,11 +42,12 @@ import time
 from pathlib import Path
 
 import numpy as np
+import torch
 
-from lares_bench.evaluation import metrics_from_ranks
+from lares_bench.evaluation import metrics_from_ranks, rank_part_many
 from lares_bench.lares.rpt import run_rpt
 from lares_bench.runs import append_jsonl, atomic_write_json, atomic_write_npy, run_hash
-from lares_bench.training import TrainOutcome, evaluate, train_model
+from lares_bench.training import TrainOutcome, train_model
 
 ABLATION_SUITE = "ablation"  # lares_bench.ablation.SUITE (not imported: it imports pandas)
 
@@ -72,17 +77,28 @@ def no_rpt_twin_dir(cfg, path: Path):
     return twin, fingerprint, path.parent.parent / twin.model / run_hash(twin, fingerprint)
 
 
-def score_at_depths(model, split, cfg, path: Path) -> dict:
-    """Test metrics at each of ``test_depths`` (+ the pass's seconds); ranks_depth_<k>.npy."""
+def score_at_depths(model, split, cfg, path: Path) -> tuple[dict, float]:
+    """Test metrics at each of ``test_depths`` (ranks_depth_<k>.npy), all from one recurrent
+    pass of the deepest (``LARES.scores_at_depths``), and that pass's seconds."""
+    depths = cfg.model_config.test_depths
+    device_type = split.device.type
+    was_training = model.training
+    model.eval()  # also restarts the evaluation noise, as every evaluation pass does
+
+    def score(users, inputs):
+        with torch.autocast(device_type, dtype=torch.bfloat16, enabled=cfg.train.bf16):
+            for k, scores in model.scores_at_depths(inputs, depths):
+                yield k, scores.float()
+
+    t0 = time.perf_counter()
+    ranks = rank_part_many(score, split, "test", cfg.eval.history_mask, cfg.train.eval_batch_size)
+    seconds = time.perf_counter() - t0
+    model.train(was_training)
     by_depth = {}
-    for k in cfg.model_config.test_depths:
-        t0 = time.perf_counter()
-        with model.at_depth(k):
-            ranks = evaluate(model, split, "test", cfg.eval, cfg.train.eval_batch_size, cfg.train.bf16)
-        seconds = time.perf_counter() - t0  # whole test pass at depth k (inference latency)
-        atomic_write_npy(path / f"ranks_depth_{k}.npy", ranks.astype(np.int32))
-        by_depth[str(k)] = {**metrics_from_ranks(ranks, cfg.eval.ks), "seconds": round(seconds, 4)}
-    return by_depth
+    for k in sorted(ranks):
+        atomic_write_npy(path / f"ranks_depth_{k}.npy", ranks[k].astype(np.int32))
+        by_depth[str(k)] = metrics_from_ranks(ranks[k], cfg.eval.ks)
+    return by_depth, round(seconds, 4)
 
 
 def finished_result(model, split, cfg, path: Path, outcome: TrainOutcome, summary: dict) -> dict:
@@ -92,7 +108,8 @@ def finished_result(model, split, cfg, path: Path, outcome: TrainOutcome, summar
 
     result = finish_run(model, split, cfg, path, outcome)
     result["seconds_per_epoch"] = summary["spt"]["seconds_per_epoch"]  # SPT's (see above)
-    return {**result, "test_by_depth": score_at_depths(model, split, cfg, path), **summary}
+    by_depth, seconds = score_at_depths(model, split, cfg, path)
+    return {**result, "test_by_depth": by_depth, "test_depths_seconds": seconds, **summary}
 
 
 def write_no_rpt_twin(model, split, cfg, path: Path, spt: TrainOutcome, spt_summary: dict) -> None:

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import torch
@@ -226,7 +227,20 @@ class LARES(SequentialModel):
         return self.run(seq)[0]
 
     def scores(self, seq: torch.Tensor, users: torch.Tensor | None = None) -> torch.Tensor:
-        logits = self.logits(self.final_state(seq))  # [B, n_items]
+        return self._padded_scores(self.final_state(seq))
+
+    def scores_at_depths(self, seq: torch.Tensor, depths: Iterable[int]) -> Iterator[tuple[int, torch.Tensor]]:
+        """(k, scores [B, n_items + 1] with k steps) for every k of ``depths``, from ONE pass of
+        max(depths) steps: the state after step k of a longer run is the k-step run's final
+        state (same S_0, same ops; the eval noise restarts at every evaluation pass), so this
+        equals k separate ``at_depth(k)`` passes at the cost of the deepest (tested)."""
+        wanted = sorted(set(depths))
+        _, states = self.trajectory(seq, depth=wanted[-1])
+        for k in wanted:
+            yield k, self._padded_scores(states[k - 1][:, -1])
+
+    def _padded_scores(self, h: torch.Tensor) -> torch.Tensor:
+        logits = self.logits(h)  # [B, n_items]
         pad = torch.full_like(logits[:, :1], float("-inf"))
         return torch.cat([pad, logits], dim=1)  # [B, n_items + 1]
 
