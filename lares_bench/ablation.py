@@ -121,6 +121,10 @@ class AblationRequest:
     datasets: tuple[str, ...]
     depths: tuple[int, ...]
     results_root: Path
+    # depths every run is also tested at (the test-depth sweep); None = ``depths``. The train
+    # depths are always added, so a later call that trains a subset of the depths (another seed
+    # at 1,2,4,8) can keep the first call's test depths and hence its run configs.
+    test_depths: tuple[int, ...] | None = None
     spt_values: tuple[bool, ...] = (True,)
     rpt_values: tuple[bool, ...] = (True,)
     variants: tuple[str, ...] = ()  # short names of NAMED_VARIANTS
@@ -170,9 +174,10 @@ def plan_runs(req: AblationRequest) -> list[PlannedRun]:
     if missing:
         raise KeyError(f"model(s) {', '.join(missing)} not registered in this version")
     depths = list(req.depths)
+    tested = sorted(set(req.test_depths or ()) | set(depths))
 
     def at(d: int, **model) -> dict:
-        base = {"mean_recurrence": d, "eval_depth": d, "test_depths": depths, "backbone": req.backbone}
+        base = {"mean_recurrence": d, "eval_depth": d, "test_depths": tested, "backbone": req.backbone}
         return _with_model(req.overrides, {**base, **model})
 
     planned: dict[str, PlannedRun] = {}

@@ -168,7 +168,12 @@ def ablate(
         "nopre,notla,nosla,norpt,nofilter,ndcg,concat,linear.",
     ),
     ref_depth: int = typer.Option(4, min=1, help="Depth at which the named variants are trained."),
-    seeds: int = typer.Option(3, min=1, help="Number of seeds 0..N-1."),
+    test_depths: str = typer.Option(
+        None, help="Depths every run is also tested at (default: --depth; the --depth values are "
+        "always included). Keep the first call's value when a later call trains fewer depths.",
+    ),
+    seeds: int = typer.Option(3, min=1, help="Number of seeds: first_seed .. first_seed+N-1."),
+    first_seed: int = typer.Option(0, min=0, help="First seed (e.g. --seeds 1 --first-seed 1 adds seed 1)."),
     backbone: str = typer.Option("transformer", help="Layers of pre-block and core: transformer | fmlp | bsarec."),
     device: str = typer.Option("auto", help="auto | cpu | cuda | cuda:N"),
     data_dir: Path = typer.Option(None, help=DATA_DIR_HELP),
@@ -177,6 +182,10 @@ def ablate(
     history_mask: str = typer.Option(None, help="inf (default) | none | zero"),
     set_: list[str] = typer.Option([], "--set", help="Override, e.g. train.epochs=2 model.d=16"),
     dry_run: bool = typer.Option(False, help="List the planned runs and stop."),
+    tables_only: bool = typer.Option(
+        False, help="Train nothing: write the tables from the finished runs on disk (their latest "
+        "settings; e.g. seeds run at different depths by several calls).",
+    ),
     force: bool = typer.Option(False, help="Rerun finished runs."),
     progress: bool = typer.Option(True, help="Show progress bars."),
     shard: str = typer.Option(
@@ -207,11 +216,12 @@ def ablate(
         req = AblationRequest(
             datasets=split_list(datasets) or ("synthetic",),
             depths=parse_depths(depth),
+            test_depths=parse_depths(test_depths) if test_depths else None,
             results_root=results_dir,
             spt_values=_toggle(spt, no_spt, grid),
             rpt_values=_toggle(rpt, no_rpt, grid),
             variants=parse_variants(variants),
-            seeds=tuple(range(seeds)),
+            seeds=tuple(range(first_seed, first_seed + seeds)),
             backbone=backbone,
             ref_depth=ref_depth,
             data_dir=data_dir_option(data_dir),
@@ -225,6 +235,18 @@ def ablate(
         plan = shard_plan(plan_runs(req), req.shard)
     except (DepthRangeError, ConfigError, KeyError, ValueError) as e:
         fail(str(e).strip("'\""))
+    if tables_only:
+        from lares_bench.ablation import write_ablation_tables
+
+        for ds in req.datasets:
+            written = write_ablation_tables(results_dir, ds, ref_depth=req.ref_depth)
+            if not written:
+                fail(f"no finished ablation runs for {ds} under {results_dir / 'runs' / 'ablation'}")
+            console.print(f"tables: {results_dir / 'ablation' / ds}/ ({len(written)} files)")
+            missing = results_dir / "ablation" / ds / "missing.txt"
+            if missing.exists():
+                _print_notes(f"{ds}: missing or partial", missing.read_text().splitlines())
+        return
     part = f", part {shard}" if shard else ""
     console.print(
         f"{len(plan)} runs planned ({len(req.datasets)} dataset(s), depths {req.depths}{part})"
@@ -234,7 +256,7 @@ def ablate(
             m = r.overrides["model"]
             console.print(
                 f"  {r.dataset}/{r.model}/seed{r.seed} [{r.role}] depth {m['mean_recurrence']} "
-                f"spt={m.get('spt', True)} rpt={m.get('rpt', True)}"
+                f"spt={m.get('spt', True)} rpt={m.get('rpt', True)} tested at {m['test_depths']}"
             )
         return
 

@@ -209,11 +209,26 @@ def test_ablate_in_parts_then_tables(tmp_path, monkeypatch):
         assert res.exit_code == 0, res.output
         assert f"part {k}/2 done" in res.output
     assert not (tmp_path / "ablation").exists()  # parts write no tables
+    # a second seed at one depth only, tested at the first call's depths: same configs
+    more = list(args)
+    more[more.index("--depth") + 1] = "2"
+    res = runner.invoke(app, ["ablate", *more, "--first-seed", "1", "--test-depths", "1..2",
+                              "--variants", "none", "--shard", "1/1"])
+    assert res.exit_code == 0, res.output
+    assert "seed1" in res.output and "seed0" not in res.output
+    res = runner.invoke(app, ["ablate", *args, "--tables-only"])
+    assert res.exit_code == 0, res.output
+    depth_train = (tmp_path / "ablation" / "synthetic" / "depth_train.md").read_text()
+    rows = {line.split("|")[3].strip(): line for line in depth_train.splitlines()
+            if line.startswith("| transformer | SPT+RPT |")}
+    assert rows["2"].endswith("| 2 |") and rows["1"].endswith("| 1 |")  # seeds per depth
     res = runner.invoke(app, ["ablate", *args])
     assert res.exit_code == 0, res.output
     assert res.output.count("(cached)") == 4  # every run was done by a part
     caption = (tmp_path / "ablation" / "synthetic" / "depth_train.md").read_text()
     assert "Reduced scale (not trained to convergence): SPT 1 epochs x 1 batches x " in caption
     assert "RPT 1 epochs x 1 batches" in caption
+    empty = runner.invoke(app, ["ablate", *TINY, "--results-dir", str(tmp_path / "none"), "--tables-only"])
+    assert empty.exit_code == 2 and "no finished ablation runs" in empty.output
     bad = runner.invoke(app, ["ablate", *args, "--shard", "3/2"])
     assert bad.exit_code == 2 and "--shard" in bad.output
