@@ -30,7 +30,7 @@ from lares_bench import depth_stats
 from lares_bench.config import ConfigError, canonical_json
 from lares_bench.depth_stats import depth_significance, significance_markdown
 from lares_bench.runs import RunRecord, atomic_write_bytes
-from lares_bench.tables import MAIN_METRICS, collect_records, to_markdown
+from lares_bench.tables import MAIN_METRICS, collect_records, mean_pm_std, to_markdown
 
 SUITE = "ablation"
 BASE_MODEL = "lares"
@@ -490,7 +490,7 @@ def pretty(summary: pd.DataFrame, keys: list[str], metrics=TABLE_METRICS) -> pd.
         row = {k: r[k] for k in keys}
         for m in metrics:
             if f"test_{m}_mean" in r:
-                row[m] = f"{r[f'test_{m}_mean']:.4f} ± {r[f'test_{m}_std']:.4f}"
+                row[m] = mean_pm_std(r[f"test_{m}_mean"], r[f"test_{m}_std"], int(r["seeds"]))
         row["seeds"] = int(r["seeds"])
         rows.append(row)
     return pd.DataFrame(rows)

@@ -169,15 +169,17 @@ def _cell(t: MainTable, model: str, metric: str, fmt: str) -> str:
     mean, std = t.mean.loc[model, metric], t.std.loc[model, metric]
     mark = t.marks.get(metric, "") if model == OURS else ""
     rank = t.rank_of(metric)[model]
+    several = int(t.seeds.loc[model]) > 1  # one seed: no std to show (undefined, not 0)
     if fmt == "latex":
         body = f"{mean:.4f}"
         body = rf"\textbf{{{body}}}" if rank == 1 else (rf"\underline{{{body}}}" if rank == 2 else body)
         sup = f"$^{{{mark}}}$" if mark else ""
-        return rf"{body}{sup}{{\scriptsize$\pm${std:.4f}}}"
+        spread = rf"{{\scriptsize$\pm${std:.4f}}}" if several else ""
+        return rf"{body}{sup}{spread}"
     body = f"{mean:.4f}"
     body = f"**{body}**" if rank == 1 else (f"<ins>{body}</ins>" if rank == 2 else body)
     mark = mark.replace("*", r"\*")  # literal stars, not Markdown emphasis
-    return f"{body}{mark} ± {std:.4f}"
+    return f"{body}{mark}" + (f" ± {std:.4f}" if several else "")
 
 
 def main_table_markdown(tables: list[MainTable], caption: str) -> str:
@@ -264,7 +266,8 @@ def ablation_latex(summary: pd.DataFrame, metrics=("HR@10", "NDCG@10")) -> str:
                 mean, std = rows[f"test_{m}_mean"].iloc[0], rows[f"test_{m}_std"].iloc[0]
                 best = summary.loc[summary["dataset"] == d, f"test_{m}_mean"].max()
                 body = f"{mean:.4f}"
-                cells.append((rf"\textbf{{{body}}}" if np.isclose(mean, best) else body) + rf"{{\scriptsize$\pm${std:.4f}}}")
+                spread = rf"{{\scriptsize$\pm${std:.4f}}}" if int(rows["seeds"].iloc[0]) > 1 else ""
+                cells.append((rf"\textbf{{{body}}}" if np.isclose(mean, best) else body) + spread)
         lines.append(f"{latex_escape(v)} & " + " & ".join(cells) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}}", r"\end{table}", ""]
     return "\n".join(lines)

@@ -146,6 +146,11 @@ def summarize(
     return out.reset_index()
 
 
+def mean_pm_std(mean: float, std: float, seeds: int) -> str:
+    """``mean ± std`` over seeds; the mean alone for one seed (whose std is undefined, not 0)."""
+    return f"{mean:.4f} ± {std:.4f}" if seeds > 1 else f"{mean:.4f}"
+
+
 def format_table(summary: pd.DataFrame, metrics=MAIN_METRICS) -> pd.DataFrame:
     """``mean ± std`` strings, one row per (dataset, mask, model)."""
     rows = []
@@ -155,7 +160,7 @@ def format_table(summary: pd.DataFrame, metrics=MAIN_METRICS) -> pd.DataFrame:
             row["settings"] = r["settings"]
         for m in metrics:
             if f"test_{m}_mean" in r:
-                row[m] = f"{r[f'test_{m}_mean']:.4f} ± {r[f'test_{m}_std']:.4f}"
+                row[m] = mean_pm_std(r[f"test_{m}_mean"], r[f"test_{m}_std"], int(r["seeds"]))
         row["seeds"] = int(r["seeds"])
         row["epochs"] = f"{r['epochs']:.0f}"
         row["s/epoch"] = f"{r['s_per_epoch']:.2f}"
