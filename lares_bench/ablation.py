@@ -49,7 +49,8 @@ NAMED_VARIANTS: dict[str, str | None] = {
 }
 # model-config keys the ablation sets itself; a --set on them would silently break the sweep
 SWEPT_KEYS = ("spt", "rpt", "mean_recurrence", "eval_depth", "test_depths", "backbone")
-STAGE_ORDER = ("SPT+RPT", "SPT only", "RPT only", "neither")
+# without SPT, stage 1 is plain CE training of the same recurrent model
+STAGE_ORDER = ("SPT+RPT", "SPT only", "CE+RPT", "CE only")
 TABLE_METRICS = ("HR@10", "NDCG@10", "HR@20", "NDCG@20", "MRR")
 
 
@@ -112,7 +113,7 @@ def stage_label(spt: bool, rpt: bool) -> str:
         return "SPT+RPT"
     if spt:
         return "SPT only"
-    return "RPT only" if rpt else "neither"
+    return "CE+RPT" if rpt else "CE only"
 
 
 # --- planning and running ------------------------------------------------------------------
@@ -322,8 +323,8 @@ def variant_label(model: str, spt: bool, rpt: bool) -> str:
     return {
         "SPT+RPT": "LARES (full)",
         "SPT only": "LARES w/o RPT",
-        "RPT only": "LARES w/o SPT",
-        "neither": "LARES w/o SPT, RPT",
+        "CE+RPT": "LARES w/o SPT",
+        "CE only": "LARES w/o SPT, RPT",
     }[stage_label(spt, rpt)]
 
 
