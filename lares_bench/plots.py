@@ -236,9 +236,11 @@ def ablation_bars(rec: Records, dataset: str, out: Path, formats=FORMATS, ref_de
         if means.min() > 0.67 * means.max():  # bars within a few %: zoom in and say so
             ax.set_xlim(max(0.0, 0.95 * low), None)
             zoomed = True
+        ax.xaxis.set_major_locator(ticker.MaxNLocator(nbins=4))  # 4-decimal labels must not touch
     fig.suptitle(f"{dataset}: ablations at depth {ref} (mean ± std over seeds"
                  + (", x-axis not from 0)" if zoomed else ")"))
     fig.tight_layout()
+    _scale_caption(fig, rec, at_ref)
     res.paths = _save(fig, out, "ablation", formats)
     return res
 
@@ -328,6 +330,12 @@ def validation_figure(rec: Records, dataset: str, out: Path, formats=FORMATS, su
         ax.legend(handles, names, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=8)
         ax.set_title(title)
         fig.tight_layout()
+    if suite == ablation.SUITE:
+        # a run with RPT and its no-RPT twin share stage 1: one curve hides the other there
+        fig.text(0.5, -0.01, "Stage 1 of a variant with RPT is the same training as its variant "
+                 "without RPT (its curve lies under the other's up to the last stage-1 epoch).",
+                 ha="center", va="top", fontsize=7.5, color="0.25")
+        _scale_caption(fig, rec, runs, y=-0.05)
     res.paths = _save(fig, out, f"valid_{suite}", formats)
     return res
 
@@ -381,10 +389,15 @@ def compute_figure(rec: Records, dataset: str, out: Path, formats=FORMATS, x: st
         res.notes.append(f"no finished runs of suite {rec.main_suite!r} or ablation for {dataset}")
         return res
     points = []
-    for label, grp in (main.groupby("label") if len(main) else []):
-        points.append({"label": label, "kind": "model", "depth": np.nan, **_cost(rec.root, grp, x)})
-    for depth, grp in (lares.groupby("train_depth") if len(lares) else []):
-        points.append({"label": "LARES by depth", "kind": "lares", "depth": depth, **_cost(rec.root, grp, x, depth)})
+    # seconds measured on different machines are not one axis: with x="seconds" every device
+    # gets its own panel (FLOPs are the same on any machine)
+    by_device = x == "seconds"
+    for (label, device), grp in (main.groupby(["label", "device"]) if len(main) else []):
+        points.append({"label": label, "kind": "model", "depth": np.nan, "device": device,
+                       **_cost(rec.root, grp, x)})
+    for (depth, device), grp in (lares.groupby(["train_depth", "device"]) if len(lares) else []):
+        points.append({"label": "LARES by depth", "kind": "lares", "depth": depth, "device": device,
+                       **_cost(rec.root, grp, x, depth)})
     pts = pd.DataFrame(points)
     uncounted = sorted(pts.loc[pts["x"].isna(), "label"].unique())
     if uncounted:
@@ -396,19 +409,50 @@ def compute_figure(rec: Records, dataset: str, out: Path, formats=FORMATS, x: st
     if x == "seconds" and (pts["x"] <= 0).any():
         res.notes.append(f"{dataset}: runs with 0 training seconds (fit-only models) left out")
         pts = pts[pts["x"] > 0]
+    if not by_device:
+        pts = pts.assign(device="")
     _theme()
-    fig, ax = plt.subplots(figsize=(8, 4.6))
+    devices = sorted(pts["device"].unique())
+    fig, axes = plt.subplots(1, len(devices), figsize=(5.2 * len(devices) + 2.8, 4.6), sharey=True,
+                             squeeze=False)
+    labels = sorted(pts.loc[pts["kind"] == "model", "label"].unique())
+    palette = dict(zip(labels, _palette(len(labels)), strict=True))
+    for ax, device in zip(axes[0], devices, strict=True):
+        _draw_compute(ax, pts[pts["device"] == device], labels, palette, x)
+        ax.set_title(device or "", fontsize=10)
+    axes[0][0].set_ylabel("test NDCG@10")
+    handles, names = {}, []
+    for ax in axes[0]:
+        for h, n in zip(*ax.get_legend_handles_labels(), strict=True):
+            if n not in handles:
+                handles[n] = h
+                names.append(n)
+        if ax.get_legend():
+            ax.get_legend().remove()
+    order = [n for n in labels if n in handles] + [n for n in names if n not in labels]
+    axes[0][-1].legend([handles[n] for n in order], order, loc="upper left",
+                       bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=8)
+    fig.suptitle(f"{dataset}: accuracy vs compute" + (" (one panel per device)" if by_device else ""))
+    fig.tight_layout()
+    if len(lares):
+        _scale_caption(fig, rec, lares)  # how long the LARES depth points trained
+    res.paths = _save(fig, out, "compute", formats)
+    return res
+
+
+def _draw_compute(ax: plt.Axes, pts: pd.DataFrame, labels: list[str], palette: dict, x: str) -> None:
     models = pts[pts["kind"] == "model"]
-    labels = sorted(models["label"].unique())
+    order = [n for n in labels if n in set(models["label"])]
     if len(models):
-        sns.scatterplot(data=models, x="x", y="y", hue="label", hue_order=labels, s=60, ax=ax,
-                        palette=_palette(len(labels)), style="label", style_order=labels)
+        sns.scatterplot(data=models, x="x", y="y", hue="label", hue_order=order, s=60, ax=ax,
+                        palette=[palette[n] for n in order], style="label", style_order=order)
     depth_pts = pts[pts["kind"] == "lares"].sort_values("depth")
     if len(depth_pts):
         ax.plot(depth_pts["x"], depth_pts["y"], "-o", color="#222222", label="LARES, trained at depth d")
-        for _, p in depth_pts.iterrows():
+        for i, (_, p) in enumerate(depth_pts.iterrows()):
+            # alternate below / above the line: neighbouring depths sit close together
             ax.annotate(f"d={int(p['depth'])}", (p["x"], p["y"]), textcoords="offset points",
-                        xytext=(5, -10), fontsize=7, color="#222222")
+                        xytext=(-6, -12) if i % 2 == 0 else (-6, 7), fontsize=7, color="#222222")
     ax.set_xscale("log")
     plain = ticker.FuncFormatter(lambda v, _: f"{v:g}") if x == "seconds" else ticker.EngFormatter()
     ax.xaxis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)))  # a narrow range gets ticks too
@@ -416,14 +460,7 @@ def compute_figure(rec: Records, dataset: str, out: Path, formats=FORMATS, x: st
     ax.xaxis.set_minor_formatter(ticker.NullFormatter())
     ax.set_xlabel("training seconds (both stages, mean over seeds)" if x == "seconds"
                   else "forward FLOPs per example (one sequence of max length, full ranking)")
-    ax.set_ylabel("test NDCG@10")
-    ax.margins(x=0.08, y=0.08)  # room for the depth labels at the ends
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=8)
-    devices = sorted({*main.get("device", []), *lares.get("device", [])} - {""})
-    ax.set_title(f"{dataset}: accuracy vs compute" + (f" ({', '.join(devices)})" if devices else ""))
-    fig.tight_layout()
-    res.paths = _save(fig, out, "compute", formats)
-    return res
+    ax.margins(x=0.1, y=0.08)  # room for the depth labels at the ends
 
 
 def _cost(root: Path, grp: pd.DataFrame, x: str, depth: int | None = None) -> dict:
