@@ -252,6 +252,10 @@ def main_bars(rec: Records, dataset: str, out: Path, formats=FORMATS) -> FigureO
         res.notes.append(f"no finished runs of suite {rec.main_suite!r} for {dataset}; run "
                          f"`lares-bench run --suite {rec.main_suite} --datasets {dataset}`")
         return res
+    # a run that its time budget stopped is not converged: its bar must say so
+    budgeted = main.get("budget_stop", pd.Series(False, index=main.index)).fillna(False).astype(bool)
+    if budgeted.any():
+        main = main.assign(label=main["label"].where(~budgeted, main["label"] + " †"))
     order = main.groupby("label")["test_NDCG@10"].mean().sort_values(ascending=False).index.tolist()
     colors = {lab: ("#cc4125" if lab.startswith("LARES") else "#6d9eeb") for lab in order}
     _theme()
@@ -265,6 +269,9 @@ def main_bars(rec: Records, dataset: str, out: Path, formats=FORMATS) -> FigureO
     fig.suptitle(f"{dataset}: suite {rec.main_suite} (mean ± std over {n.min()}"
                  + (f"-{n.max()}" if n.max() != n.min() else "") + " seeds)")
     fig.tight_layout()
+    if budgeted.any():
+        fig.text(0.5, -0.01, "† stopped by its time budget (train.max_train_seconds) before early "
+                 "stopping: not converged", ha="center", va="top", fontsize=8, color="0.25")
     res.paths = _save(fig, out, "main", formats)
     return res
 
@@ -417,8 +424,11 @@ def compute_figure(rec: Records, dataset: str, out: Path, formats=FORMATS, x: st
                              squeeze=False)
     labels = sorted(pts.loc[pts["kind"] == "model", "label"].unique())
     palette = dict(zip(labels, _palette(len(labels)), strict=True))
+    # one colour and one marker per model across panels (seaborn would restart them per panel)
+    marks = "oXsPD^v<>p*hH8d"
+    markers = {lab: marks[i % len(marks)] for i, lab in enumerate(labels)}
     for ax, device in zip(axes[0], devices, strict=True):
-        _draw_compute(ax, pts[pts["device"] == device], labels, palette, x)
+        _draw_compute(ax, pts[pts["device"] == device], labels, palette, markers, x)
         ax.set_title(device or "", fontsize=10)
     axes[0][0].set_ylabel("test NDCG@10")
     handles, names = {}, []
@@ -440,12 +450,13 @@ def compute_figure(rec: Records, dataset: str, out: Path, formats=FORMATS, x: st
     return res
 
 
-def _draw_compute(ax: plt.Axes, pts: pd.DataFrame, labels: list[str], palette: dict, x: str) -> None:
+def _draw_compute(ax: plt.Axes, pts: pd.DataFrame, labels: list[str], palette: dict, markers: dict, x: str) -> None:
     models = pts[pts["kind"] == "model"]
     order = [n for n in labels if n in set(models["label"])]
     if len(models):
         sns.scatterplot(data=models, x="x", y="y", hue="label", hue_order=order, s=60, ax=ax,
-                        palette=[palette[n] for n in order], style="label", style_order=order)
+                        palette=[palette[n] for n in order], style="label", style_order=order,
+                        markers={n: markers[n] for n in order})
     depth_pts = pts[pts["kind"] == "lares"].sort_values("depth")
     if len(depth_pts):
         ax.plot(depth_pts["x"], depth_pts["y"], "-o", color="#222222", label="LARES, trained at depth d")

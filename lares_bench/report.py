@@ -382,13 +382,15 @@ def _num(v, fmt: str) -> str:
     return "--" if v is None or (isinstance(v, float) and np.isnan(v)) else format(v, fmt)
 
 
-def efficiency_text(df: pd.DataFrame, fmt: str) -> str:
+def efficiency_text(df: pd.DataFrame, fmt: str, note: str = "") -> str:
+    """The efficiency table as Markdown or LaTeX; ``note`` (e.g. the training scale of the
+    ablation runs behind the LARES (d=k) rows) is appended to the caption."""
     cols = [("model", "Model", "s"), ("params", "Params", ","), ("mflops_per_example", "MFLOPs/example", ".2f"),
             ("train_seconds", "Train s", ".1f"), ("seconds_per_epoch", "s/epoch", ".2f"),
             ("test_us_per_user", "Test µs/user", ".1f"), ("NDCG@10", "NDCG@10", ".4f")]
     if fmt == "md":
         parts = ["Efficiency (forward FLOPs of one max-length example incl. full ranking; FFT filters "
-                 "not counted; times are means over seeds on the device shown).", ""]
+                 "not counted; times are means over seeds on the device shown)." + (f" {note}" if note else ""), ""]
         for dataset, g in df.groupby("dataset", sort=False):
             t = pd.DataFrame({head: [_num(v, f) if key != "model" else v for v in g[key]] for key, head, f in cols})
             t["device"] = g["device"].values
@@ -397,7 +399,8 @@ def efficiency_text(df: pd.DataFrame, fmt: str) -> str:
     heads = [latex_escape(h).replace("µ", r"$\mu$") for _, h, _ in cols]
     lines = [r"\begin{table}[t]", r"\centering",
              r"\caption{Efficiency: parameters, forward FLOPs per example (max length, full ranking), "
-             r"training seconds, test-set time per user, NDCG@10 (means over seeds).}",
+             r"training seconds, test-set time per user, NDCG@10 (means over seeds)."
+             + (f" {latex_escape(note)}" if note else "") + "}",
              r"\label{tab:efficiency}", r"\resizebox{\ifdim\width>\columnwidth\columnwidth\else\width\fi}{!}{%",
              r"\begin{tabular}{l" + "r" * (len(cols) - 1) + "}", r"\toprule", " & ".join(heads) + r" \\"]
     for dataset, g in df.groupby("dataset", sort=False):
@@ -418,6 +421,17 @@ PREVIEW = r"""\documentclass{article}
 %s
 \end{document}
 """
+
+
+def _ablation_scale_note(root: Path) -> str:
+    """What the LARES (d=k) rows of the efficiency table are: ablation runs, and their scale."""
+    runs = ablation.load_runs(root)
+    if runs.empty:
+        return ""
+    runs, _ = ablation.latest_settings(runs, root)
+    texts = [f"{ds}: {ablation.training_scale(root, g)}" for ds, g in runs.groupby("dataset", sort=False)]
+    return "LARES (d=k) rows are the SPT+RPT runs of the depth ablation; their s/epoch is per " \
+           "epoch as configured there. " + " ".join(texts)
 
 
 def write_report(
@@ -465,8 +479,9 @@ def write_report(
     eff, n = efficiency_table(root, suite, history_mask)
     notes += n
     if len(eff):
-        put("efficiency_table.tex", efficiency_text(eff, "latex"))
-        put("efficiency_table.md", efficiency_text(eff, "md"))
+        note = _ablation_scale_note(root)
+        put("efficiency_table.tex", efficiency_text(eff, "latex", note))
+        put("efficiency_table.md", efficiency_text(eff, "md", note))
         put("efficiency_table.csv", eff.to_csv(index=False))
         includes.append(r"\input{efficiency_table.tex}")
 
