@@ -68,6 +68,7 @@ class MainTable:
     seeds: pd.Series
     metrics: tuple[str, ...]
     improvement: dict[str, float] = field(default_factory=dict)  # % of LARES over best baseline
+    budget_stopped: set[str] = field(default_factory=set)  # models stopped by a time budget
     best_baseline: dict[str, str] = field(default_factory=dict)
     marks: dict[str, str] = field(default_factory=dict)  # LARES vs best baseline, Holm
     tests: pd.DataFrame = field(default_factory=pd.DataFrame)  # every LARES-vs-baseline test
@@ -116,6 +117,7 @@ def build_main_tables(
         mean = g[[f"test_{m}" for m in metrics]].mean().rename(columns=lambda c: c[5:]).loc[models]
         std = g[[f"test_{m}" for m in metrics]].std(ddof=1).fillna(0.0).rename(columns=lambda c: c[5:]).loc[models]
         t = MainTable(dataset, models, mean, std, g.size().loc[models], metrics)
+        t.budget_stopped = set(grp.loc[grp["budget_stop"].astype(bool), "model"])
         baselines = [m for m in models if is_baseline(m)]
         if OURS not in models:
             notes.append(f"{dataset}: no `{OURS}` runs in suite {suite!r}: no improvement row or significance")
@@ -158,11 +160,12 @@ def _compare(root: Path, grp: pd.DataFrame, t: MainTable, baselines: list[str], 
 
 _LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "_": r"\_", "#": r"\#",
                   "$": r"\$", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
-                  "<": r"\textless{}", ">": r"\textgreater{}", "±": r"$\pm$"}
+                  "<": r"\textless{}", ">": r"\textgreater{}", "±": r"$\pm$", "†": r"$^\dagger$",
+                  "µ": r"$\mu$"}
 
 
 def latex_escape(text: str) -> str:
-    return re.sub(r"[\\&%_#${}~^<>±]", lambda m: _LATEX_SPECIAL[m.group()], str(text))
+    return re.sub(r"[\\&%_#${}~^<>±†µ]", lambda m: _LATEX_SPECIAL[m.group()], str(text))
 
 
 def _cell(t: MainTable, model: str, metric: str, fmt: str) -> str:
@@ -187,7 +190,7 @@ def main_table_markdown(tables: list[MainTable], caption: str) -> str:
     for t in tables:
         rows = []
         for m in t.models:
-            row = {"model": model_label(m)}
+            row = {"model": model_label(m) + (" †" if m in t.budget_stopped else "")}
             row.update({k: _cell(t, m, k, "md") for k in t.metrics})
             row["seeds"] = int(t.seeds[m])
             rows.append(row)
@@ -213,7 +216,8 @@ def main_table_latex(tables: list[MainTable], caption: str, label: str = "tab:ma
         lines += [r"\midrule", rf"\multicolumn{{{len(metrics) + 1}}}{{l}}{{\textit{{{latex_escape(t.dataset)}}}}} \\"]
         for m in t.models:
             cells = " & ".join(_cell(t, m, k, "latex") for k in t.metrics)
-            lines.append(f"{latex_escape(model_label(m))} & {cells} \\\\")
+            dagger = r"$^\dagger$" if m in t.budget_stopped else ""
+            lines.append(f"{latex_escape(model_label(m))}{dagger} & {cells} \\\\")
         if t.improvement:
             imp = " & ".join(latex_escape(f"{t.improvement[k]:+.2f}%") for k in t.metrics)
             lines += [r"\cmidrule{2-" + str(len(metrics) + 1) + "}", f"Improv. & {imp} \\\\"]
@@ -458,6 +462,9 @@ def write_report(
                    f"second underlined; Improv. = LARES over the best baseline; * / ** = paired "
                    f"{test} over users against the best baseline, Holm-corrected over baselines, "
                    f"p < 0.05 / 0.01.")
+        if any(t.budget_stopped for t in tables):
+            caption += (" † = stopped by its time budget (train.max_train_seconds) before early "
+                        "stopping: not converged.")
         put("main_table.tex", main_table_latex(tables, caption))
         put("main_table.md", main_table_markdown(tables, caption.replace("*", r"\*")))
         long = pd.concat([t.mean.add_suffix("_mean").join(t.std.add_suffix("_std")).assign(dataset=t.dataset)
