@@ -315,11 +315,14 @@ def settings_key(config: dict) -> str:
 
 
 def variant_label(model: str, spt: bool, rpt: bool) -> str:
-    """Row name of the ablation table: registry label for named variants, else by stage."""
+    """Row name of the ablation table: registry label for named variants, else by stage. A
+    named variant's no-RPT twin (written by its run with RPT) gets its own row, never the
+    variant's: it is the same seed's SPT checkpoint, not a second seed."""
     from baselines import MODELS
 
     if model != BASE_MODEL:
-        return MODELS[model].label if model in MODELS else model
+        label = MODELS[model].label if model in MODELS else model
+        return label if rpt else f"{label}, w/o RPT"
     return {
         "SPT+RPT": "LARES (full)",
         "SPT only": "LARES w/o RPT",

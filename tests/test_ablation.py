@@ -232,3 +232,12 @@ def test_ablate_in_parts_then_tables(tmp_path, monkeypatch):
     assert empty.exit_code == 2 and "no finished ablation runs" in empty.output
     bad = runner.invoke(app, ["ablate", *args, "--shard", "3/2"])
     assert bad.exit_code == 2 and "--shard" in bad.output
+
+
+def test_a_named_variants_no_rpt_twin_gets_its_own_row():
+    from lares_bench.ablation import variant_label
+
+    # the twin is the same seed's SPT checkpoint: never averaged with the variant as a 2nd seed
+    assert variant_label("lares-notla", True, True) == "LARES w/o TLA"
+    assert variant_label("lares-notla", True, False) == "LARES w/o TLA, w/o RPT"
+    assert variant_label("lares", True, False) == "LARES w/o RPT"
