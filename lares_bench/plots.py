@@ -356,6 +356,7 @@ def _validation_panels(curves: pd.DataFrame, labels: list[str], stages: list[str
     rows = -(-len(labels) // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(3.3 * cols, 2.4 * rows), sharey=True, squeeze=False)
     styles = {TRAIN_STAGE: "-", RPT_STAGE: "--"}
+    colors = {TRAIN_STAGE: "#3c78d8", RPT_STAGE: "#cc4125"}
     for ax, label in zip(axes.flat, labels, strict=False):
         for stage in stages:
             part = curves[(curves["label"] == label) & (curves["stage"] == stage)]
@@ -364,7 +365,7 @@ def _validation_panels(curves: pd.DataFrame, labels: list[str], stages: list[str
             g = part.groupby("epoch")["NDCG@10"]
             mean, std = g.mean(), g.std().fillna(0.0)
             ax.plot(mean.index, mean.values, styles[stage], marker="o", markersize=2.5, lw=1.2,
-                    color="#cc4125" if stage == RPT_STAGE else "#3c78d8", label=stage)
+                    color=colors[stage], label=stage)
             ax.fill_between(mean.index, mean - std, mean + std, alpha=0.2, color="0.5", lw=0)
         n_seeds = curves.loc[curves["label"] == label, "seed"].nunique()
         ax.set_title(f"{label} ({n_seeds} seed{'s' if n_seeds > 1 else ''})", fontsize=9)
@@ -377,8 +378,7 @@ def _validation_panels(curves: pd.DataFrame, labels: list[str], stages: list[str
     fig.supxlabel(xlabel, fontsize=10)
     fig.suptitle(title)
     if len(stages) > 1:
-        handles = [plt.Line2D([], [], ls=styles[s], color="#cc4125" if s == RPT_STAGE else "#3c78d8")
-                   for s in stages]
+        handles = [plt.Line2D([], [], ls=styles[s], color=colors[s]) for s in stages]
         fig.legend(handles, stages, loc="upper right", frameon=False, fontsize=8, ncol=len(stages))
     fig.tight_layout()
     return fig

@@ -168,21 +168,25 @@ def latex_escape(text: str) -> str:
     return re.sub(r"[\\&%_#${}~^<>±†µ]", lambda m: _LATEX_SPECIAL[m.group()], str(text))
 
 
+def _latex_spread(std: float, seeds: int) -> str:
+    """The small-type ``± std`` after a LaTeX cell; nothing for one seed (std undefined)."""
+    return rf"{{\scriptsize$\pm${std:.4f}}}" if seeds > 1 else ""
+
+
 def _cell(t: MainTable, model: str, metric: str, fmt: str) -> str:
     mean, std = t.mean.loc[model, metric], t.std.loc[model, metric]
     mark = t.marks.get(metric, "") if model == OURS else ""
     rank = t.rank_of(metric)[model]
-    several = int(t.seeds.loc[model]) > 1  # one seed: no std to show (undefined, not 0)
+    seeds = int(t.seeds.loc[model])  # one seed: no std to show (undefined, not 0)
     if fmt == "latex":
         body = f"{mean:.4f}"
         body = rf"\textbf{{{body}}}" if rank == 1 else (rf"\underline{{{body}}}" if rank == 2 else body)
         sup = f"$^{{{mark}}}$" if mark else ""
-        spread = rf"{{\scriptsize$\pm${std:.4f}}}" if several else ""
-        return rf"{body}{sup}{spread}"
+        return rf"{body}{sup}{_latex_spread(std, seeds)}"
     body = f"{mean:.4f}"
     body = f"**{body}**" if rank == 1 else (f"<ins>{body}</ins>" if rank == 2 else body)
     mark = mark.replace("*", r"\*")  # literal stars, not Markdown emphasis
-    return f"{body}{mark}" + (f" ± {std:.4f}" if several else "")
+    return f"{body}{mark}" + (f" ± {std:.4f}" if seeds > 1 else "")
 
 
 def main_table_markdown(tables: list[MainTable], caption: str) -> str:
@@ -270,7 +274,7 @@ def ablation_latex(summary: pd.DataFrame, metrics=("HR@10", "NDCG@10")) -> str:
                 mean, std = rows[f"test_{m}_mean"].iloc[0], rows[f"test_{m}_std"].iloc[0]
                 best = summary.loc[summary["dataset"] == d, f"test_{m}_mean"].max()
                 body = f"{mean:.4f}"
-                spread = rf"{{\scriptsize$\pm${std:.4f}}}" if int(rows["seeds"].iloc[0]) > 1 else ""
+                spread = _latex_spread(std, int(rows["seeds"].iloc[0]))
                 cells.append((rf"\textbf{{{body}}}" if np.isclose(mean, best) else body) + spread)
         lines.append(f"{latex_escape(v)} & " + " & ".join(cells) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}}", r"\end{table}", ""]
@@ -400,7 +404,7 @@ def efficiency_text(df: pd.DataFrame, fmt: str, note: str = "") -> str:
             t["device"] = g["device"].values
             parts += [f"### {dataset}", "", to_markdown(t)]
         return "\n".join(parts)
-    heads = [latex_escape(h).replace("µ", r"$\mu$") for _, h, _ in cols]
+    heads = [latex_escape(h) for _, h, _ in cols]  # latex_escape writes µ as $\mu$
     lines = [r"\begin{table}[t]", r"\centering",
              r"\caption{Efficiency: parameters, forward FLOPs per example (max length, full ranking), "
              r"training seconds, test-set time per user, NDCG@10 (means over seeds)."
