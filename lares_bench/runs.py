@@ -51,8 +51,11 @@ def atomic_write_npy(path: Path, array: np.ndarray) -> None:
 # their directories (and a rerun still skips them); any other value is hashed as usual.
 HASH_NEUTRAL_DEFAULTS: dict[str, dict[str, Any]] = {
     "train": {"tf32": False, "min_steps": 0, "epoch_batches": 0},  # all added during 0.3.0
-    "model_config": {"rpt_epoch_batches": 0},
+    "model_config": {"rpt_epoch_batches": 0, "pass_fusion": "auto"},
 }
+# pass_fusion (added in 0.3.0) only regroups independent runs into fewer recurrent passes (the
+# same function, other order of random draws); its default "auto" fuses on CUDA, so CUDA records
+# written before it ran the passes apart under the same hash.
 
 
 def run_hash(cfg: RunConfig, data_fingerprint: str) -> str:

@@ -241,6 +241,61 @@ def test_joint_tla_pass_computes_the_same_outputs_as_separate_passes(backbone):
     torch.testing.assert_close(partner, alone_partner, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("backbone", ["transformer", "fmlp"])
+def test_one_fused_pass_reads_each_run_at_its_own_depth(backbone):
+    model, split = tiny(init="zero", backbone=backbone)
+    model.prepare(split)
+    model.eval()
+    batch = first_batch(model, split)
+    partners = model.partner_windows(batch.example_ids)  # other lengths: padded in the stack
+    windows, depths = [batch.inputs, partners, batch.inputs[:5]], [2, 5, 1]
+    for (final, steps), w, k in zip(model.run_many(windows, depths), windows, depths, strict=True):
+        alone_final, alone_steps = model.run(w, depth=k, all_steps=True)
+        assert steps.shape == (len(w), k, model.config.d)
+        torch.testing.assert_close(final, alone_final, rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(steps, alone_steps, rtol=1e-5, atol=1e-5)
+
+
+def _deterministic_spt(monkeypatch, model, depths):
+    """Make every random draw of ``spt_loss`` but SLA's step index fixed: depths from the
+    list (in call order), partners a fixed permutation of the batch, no dropout, S_0 = 0."""
+    supply = iter(depths)
+    monkeypatch.setattr(model, "sample_depth", lambda: next(supply))
+    if model._examples.index is not None:  # None without TLA
+        monkeypatch.setattr(model._examples.index, "sample", lambda ids: ids.flip(0))
+
+
+@pytest.mark.parametrize(
+    "extra", [{}, {"tla_batching": "joint"}, {"ce_own_pass": False}, {"alpha": 0.0}, {"gamma": 0.0}]
+)
+def test_the_fused_spt_loss_equals_the_separate_passes(monkeypatch, extra):
+    grads = []
+    for fusion in ("off", "on"):
+        model, split = tiny(init="zero", hidden_dropout=0.0, attn_dropout=0.0,
+                            pass_fusion=fusion, **extra)
+        model.prepare(split)
+        model.train()
+        _deterministic_spt(monkeypatch, model, [2, 5, 3])
+        torch.manual_seed(11)  # SLA's step index: the one draw left
+        loss = spt_loss(model, first_batch(model, split))
+        loss.backward()
+        grads.append((loss.detach(), model.embed.item.weight.grad.clone()))
+    torch.testing.assert_close(grads[0][0], grads[1][0], rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(grads[0][1], grads[1][1], rtol=1e-4, atol=1e-6)
+
+
+def test_pass_fusion_modes():
+    model, split = tiny()
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    assert not model.fuse_passes(cpu) and model.fuse_passes(cuda)  # auto
+    model.config.pass_fusion = "on"
+    assert model.fuse_passes(cpu)
+    model.config.pass_fusion = "off"
+    assert not model.fuse_passes(cuda)
+    with pytest.raises(ValueError, match="pass_fusion"):
+        dataclasses.replace(model.config, pass_fusion="yes").validate()
+
+
 def test_tla_batching_modes():
     model, split = tiny()
     cpu = torch.device("cpu")

@@ -119,6 +119,34 @@ def test_grpo_loss_trains_the_policy_only_and_is_finite():
     assert all(m.p == 0.1 for m in policy.modules() if isinstance(m, torch.nn.Dropout))
 
 
+@pytest.mark.parametrize("same_state", [False, True])
+def test_fused_rollouts_give_the_loss_and_gradient_of_separate_passes(monkeypatch, same_state):
+    """No dropout and S_0 = 0 leave only the depths random: fixed here, in draw order."""
+    split = make_split()
+    results = []
+    for fusion in ("off", "on"):
+        torch.manual_seed(0)
+        cfg = small_config("lares", init="zero", hidden_dropout=0.0, attn_dropout=0.0,
+                           pass_fusion=fusion, rpt_ref_same_state=same_state)
+        policy = build_model("lares", split.n_items, cfg).train()
+        ref = build_model("lares", split.n_items, cfg)
+        ref.load_state_dict(policy.state_dict())
+        with torch.no_grad():  # a reference unlike the policy, so the KL term is not zero
+            for p in ref.parameters():
+                p.add_(0.05 * torch.randn_like(p))
+        ref.requires_grad_(False).eval()
+        supply = iter([3, 1, 6, 2])
+        monkeypatch.setattr(policy, "sample_depth", lambda s=supply: next(s))
+        stats = {}
+        loss = grpo_loss(policy, ref, first_batch(policy, split, batch_size=32), stats)
+        loss.backward()
+        results.append((loss.detach(), policy.core[0].ff1.weight.grad.clone(), stats))
+    (loss_off, grad_off, stats_off), (loss_on, grad_on, stats_on) = results
+    torch.testing.assert_close(loss_off, loss_on, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(grad_off, grad_on, rtol=1e-4, atol=1e-7)
+    assert stats_off == stats_on and grad_on.abs().sum() > 0
+
+
 def test_grpo_gradient_raises_the_log_prob_of_better_than_average_rollouts(monkeypatch):
     """With beta 0, d loss / d logp_{g,i} = -A_g / (k_g * B * G) exactly."""
     import lares_bench.lares.rpt as rpt

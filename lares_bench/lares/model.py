@@ -104,6 +104,12 @@ class LARESConfig:
     # interact): "joint" one forward pass over both (fewest kernel launches: GPUs), "grouped"
     # the partners apart, grouped by length (least padding: CPUs), "auto" joint on CUDA only
     tla_batching: str = "auto"
+    # "on": independent runs of one batch (SPT's CE pass and TLA pair; RPT's G policy rollouts,
+    # and apart the G reference rollouts) are stacked into ONE recurrent pass of the deepest
+    # depth, each read at its own step (rows never interact: the same function). A GPU is
+    # bound by kernel launches at this size, so fewer, wider passes are faster there; on a CPU
+    # the extra steps of the shallower runs cost real time. "auto": on for CUDA only.
+    pass_fusion: str = "auto"
     # --- stage 2: RPT (published run: run_rl.sh) ---
     rpt: bool = True
     rpt_lr: float = 5e-4
@@ -139,6 +145,7 @@ class LARESConfig:
             "sem_func": (self.sem_func, ("dot", "cos")),
             "rpt_reward": (self.rpt_reward, ("recall", "ndcg")),
             "tla_batching": (self.tla_batching, ("auto", "joint", "grouped")),
+            "pass_fusion": (self.pass_fusion, ("auto", "on", "off")),
         }
         for key, (value, allowed) in checks.items():
             if value not in allowed:
@@ -372,6 +379,36 @@ class LARES(SequentialModel):
         mode = self.config.tla_batching
         return mode == "joint" or (mode == "auto" and device.type == "cuda")
 
+    def fuse_passes(self, device: torch.device) -> bool:
+        """Whether independent runs of a batch share one recurrent pass (``pass_fusion``)."""
+        mode = self.config.pass_fusion
+        return mode == "on" or (mode == "auto" and device.type == "cuda")
+
+    def run_many(
+        self,
+        windows: list[torch.Tensor],
+        depths: list[int],
+        init_states: list[torch.Tensor] | None = None,
+    ) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """Independent runs in ONE recurrent pass: run j reads ``windows[j]`` [B_j, L_j] for
+        ``depths[j]`` steps. Returns (final [B_j, d], per-step outputs [B_j, depths[j], d]) per
+        run. The windows are left-padded to the widest (padding changes no real position's
+        output: positions are counted from the oldest item, padding is never attended to) and
+        stacked; the pass runs max(depths) steps and run j is read after its own step, which is
+        the state a separate ``depths[j]``-step run would reach (rows never interact; tested).
+        ``init_states`` (one [B_j, L, d] per run, all windows of one width L) fixes S_0."""
+        width = max(w.shape[1] for w in windows)
+        stacked = torch.cat([F.pad(w, (width - w.shape[1], 0)) for w in windows])
+        init = torch.cat(init_states) if init_states is not None else None
+        _, states = self.trajectory(stacked, depth=max(depths), init_state=init)
+        steps = torch.stack([s[:, -1] for s in states], dim=1)  # [sum B_j, max k, d]
+        out, lo = [], 0
+        for w, k in zip(windows, depths, strict=True):
+            chunk = steps[lo : lo + len(w), :k]
+            out.append((chunk[:, -1], chunk))
+            lo += len(w)
+        return out
+
     def partner_windows(self, example_ids: torch.Tensor) -> torch.Tensor:
         """Input windows [B, L'] of a random other training example with the same target as
         each of ``example_ids`` [B] (itself when alone)."""
@@ -384,13 +421,11 @@ class LARES(SequentialModel):
         """One forward pass over the example windows and their TLA partners' (stacked, both
         left-padded to the longer length; positions count from the oldest item, so the padding
         changes nothing): (final [B, d], per-step outputs [B, k, d], partner final [B, d])."""
-        partners = self.partner_windows(example_ids)
-        width = max(inputs.shape[1], partners.shape[1])
-        both = torch.cat([F.pad(inputs, (width - inputs.shape[1], 0)),
-                          F.pad(partners, (width - partners.shape[1], 0))])
-        final, steps = self.run(both, depth=depth, all_steps=True)
-        B = len(inputs)
-        return final[:B], steps[:B], final[B:]
+        k = self.resolve_depth(depth)
+        (final, steps), (partner, _) = self.run_many(
+            [inputs, self.partner_windows(example_ids)], [k, k]
+        )
+        return final, steps, partner
 
     def partner_final(self, example_ids: torch.Tensor, depth: int | None) -> torch.Tensor:
         """Final output [B, d] of a random other training example with the same target as each

@@ -78,6 +78,28 @@ def grpo_loss(policy, ref, batch, stats: dict | None = None) -> torch.Tensor:
     targets [B]). ``stats`` (optional) accumulates "reward_sum" and "rollouts"."""
     c = policy.config
     inputs, targets = batch.inputs, batch.targets
+    if policy.fuse_passes(inputs.device):
+        logps, ref_logps, rewards = _fused_rollouts(policy, ref, inputs, targets)
+    else:
+        logps, ref_logps, rewards = _rollouts(policy, ref, inputs, targets)
+    r = torch.stack(rewards, 1)  # [B, G]
+    adv = group_advantages(r)  # [B, G]
+    per_rollout = []
+    for g, (lp, rlp) in enumerate(zip(logps, ref_logps, strict=True)):
+        ratio = torch.exp(lp - lp.detach())  # 1, with the gradient of logp
+        per_step = -(ratio * adv[:, g : g + 1] - c.rpt_beta * k3_kl(lp, rlp))  # [B, k_g]
+        per_rollout.append(per_step.mean(1))  # [B]
+    if stats is not None:
+        stats["reward_sum"] = stats.get("reward_sum", 0.0) + float(r.sum())
+        stats["rollouts"] = stats.get("rollouts", 0) + r.numel()
+    return torch.stack(per_rollout, 1).mean()
+
+
+def _rollouts(policy, ref, inputs: torch.Tensor, targets: torch.Tensor):
+    """G rollouts, each its own pass of the policy and of the reference: per rollout the
+    target log-probs of every step [B, k_g] (policy, with gradient; reference) and the reward
+    [B] of the final step."""
+    c = policy.config
     logps, ref_logps, rewards = [], [], []
     for _ in range(c.rpt_group):
         depth = policy.sample_depth()
@@ -92,17 +114,30 @@ def grpo_loss(policy, ref, batch, stats: dict | None = None) -> torch.Tensor:
             ref_logps.append(ref.target_log_probs(ref_steps, targets))  # [B, k_g]
             ranks = target_ranks(policy.logits(final).float(), targets)
             rewards.append(rewards_from_ranks(ranks, c.rpt_reward, c.rpt_reward_k))
-    r = torch.stack(rewards, 1)  # [B, G]
-    adv = group_advantages(r)  # [B, G]
-    per_rollout = []
-    for g, (lp, rlp) in enumerate(zip(logps, ref_logps, strict=True)):
-        ratio = torch.exp(lp - lp.detach())  # 1, with the gradient of logp
-        per_step = -(ratio * adv[:, g : g + 1] - c.rpt_beta * k3_kl(lp, rlp))  # [B, k_g]
-        per_rollout.append(per_step.mean(1))  # [B]
-    if stats is not None:
-        stats["reward_sum"] = stats.get("reward_sum", 0.0) + float(r.sum())
-        stats["rollouts"] = stats.get("rollouts", 0) + r.numel()
-    return torch.stack(per_rollout, 1).mean()
+    return logps, ref_logps, rewards
+
+
+def _fused_rollouts(policy, ref, inputs: torch.Tensor, targets: torch.Tensor):
+    """``_rollouts`` with the G policy rollouts in ONE recurrent pass of the deepest and the G
+    reference rollouts in another (``LARES.run_many``, ``pass_fusion``). The same rollouts (own
+    S_0 and depth each, the reference at the same depth); only the order of the random draws
+    differs."""
+    c = policy.config
+    G = c.rpt_group
+    depths = [policy.sample_depth() for _ in range(G)]
+    inits = None
+    if c.rpt_ref_same_state:
+        window = policy.input_window(inputs)  # [B, L] (max_len for fmlp / bsarec)
+        inits = [policy.initial_state((*window.shape, c.d), inputs.device) for _ in range(G)]
+    runs = policy.run_many([inputs] * G, depths, inits)
+    logps = [policy.target_log_probs(steps, targets) for _, steps in runs]  # [B, k_g] each
+    with torch.no_grad():
+        ref_runs = ref.run_many([inputs] * G, depths, inits)
+        ref_logps = [ref.target_log_probs(steps, targets) for _, steps in ref_runs]
+        finals = torch.cat([final for final, _ in runs])  # [G * B, d]
+        ranks = target_ranks(policy.logits(finals).float(), targets.repeat(G))
+        rewards = list(rewards_from_ranks(ranks, c.rpt_reward, c.rpt_reward_k).view(G, -1))
+    return logps, ref_logps, rewards
 
 
 @torch.no_grad()

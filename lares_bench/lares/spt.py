@@ -12,8 +12,10 @@ Read from ``BaseRecommender.calculate_loss`` and ``ContrastiveLoss`` in the auth
        step's output (only when k > 1).
 InfoNCE(x, y) = CE(sim(x, y^T) / tau, diagonal), sim = dot or cosine (``sem_func``).
 
-So a batch costs three forward passes (CE, example, partner), as in the authors' code (on a GPU
-the example and partner windows share one pass: ``LARESConfig.tla_batching``);
+So a batch costs three forward passes (CE, example, partner), as in the authors' code. On a GPU
+all three share ONE recurrent pass of the deeper depth (``LARESConfig.pass_fusion``: each run
+is read at its own step; fewer, wider kernels); with fusion off the example and partner windows
+may still share one pass (``tla_batching``);
 ``ce_own_pass=False`` reuses the example's trajectory for CE (two passes; not the authors').
 Passes whose weight is zero are skipped (``spt=False``: CE only, one pass).
 Deviation: CE's softmax runs over the real items only (the authors' includes the padding row).
@@ -44,6 +46,8 @@ def spt_loss(model, batch) -> torch.Tensor:
     alpha, gamma = c.tla_weight, c.sla_weight
     aligned = alpha > 0 or gamma > 0
     loss = torch.zeros((), device=batch.inputs.device)
+    if aligned and model.fuse_passes(batch.inputs.device):
+        return loss + _fused_spt_loss(model, batch)
     if c.ce_own_pass or not aligned:
         final, _ = model.run(batch.inputs)  # [B, d], random depth
         loss = loss + F.cross_entropy(model.logits(final).float(), batch.targets - 1)
@@ -64,5 +68,34 @@ def spt_loss(model, batch) -> torch.Tensor:
     k = steps.shape[1]
     if gamma > 0 and k > 1:
         i = int(torch.randint(0, k, (1,)))
+        loss = loss + gamma * sym_info_nce(final, steps[:, i], c.tau, c.sem_func)
+    return loss
+
+
+def _fused_spt_loss(model, batch) -> torch.Tensor:
+    """``spt_loss`` with its runs in one recurrent pass (``LARES.run_many``, ``pass_fusion``):
+    the CE run (own depth), the TLA example and its partner (one shared depth when
+    ``same_step``, else each its own). The same three runs, the same loss terms; only the
+    order of the random draws differs from the separate passes."""
+    c = model.config
+    alpha, gamma = c.tla_weight, c.sla_weight
+    windows, depths = [], []
+    if c.ce_own_pass:
+        windows.append(batch.inputs)
+        depths.append(model.sample_depth())
+    k = model.sample_depth()
+    windows.append(batch.inputs)  # the TLA / SLA trajectory of the example
+    depths.append(k)
+    if alpha > 0:
+        windows.append(model.partner_windows(batch.example_ids))
+        depths.append(k if c.same_step else model.sample_depth())
+    runs = model.run_many(windows, depths)
+    ce_final = runs[0][0]  # the CE run's, or the example's when CE reuses it
+    final, steps = runs[1] if c.ce_own_pass else runs[0]
+    loss = F.cross_entropy(model.logits(ce_final).float(), batch.targets - 1)
+    if alpha > 0:
+        loss = loss + alpha * sym_info_nce(final, runs[-1][0], c.tau, c.sem_func)
+    if gamma > 0 and steps.shape[1] > 1:
+        i = int(torch.randint(0, steps.shape[1], (1,)))
         loss = loss + gamma * sym_info_nce(final, steps[:, i], c.tau, c.sem_func)
     return loss
