@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # First call on a lent GPU machine (about 3 minutes): speed, and does every model run on CUDA?
 #   LARES_BENCH_DATA=<datasets folder> bash benchmarks/gpu_check.sh [cuda|cpu]
-# 1. seconds per epoch, each alone on the device: SASRec-CE; LARES SPT in float32 (the
-#    default), with TF32 matrix products and with bf16 autocast; LARES RPT, filter and
-#    validation (benchmarks/lares_epoch.py). (2026-11-27, H200: SPT 8.3 s/epoch with the TLA
-#    windows in one pass, 29.8 s in length groups; see results/benchmarks/.)
+# 1. seconds per epoch, each alone on the device: SASRec-CE; LARES SPT in float32 with its
+#    runs in one fused pass (the CUDA default) and in separate passes (model.pass_fusion=off),
+#    with TF32 matrix products and with bf16 autocast; LARES RPT, filter and validation
+#    (benchmarks/lares_epoch.py), fused and separate. (2026-11-27, H200, before pass fusion:
+#    SPT 8.3 s/epoch with the TLA windows in one pass, 29.8 s in length groups, RPT 44.8 s per
+#    epoch of all examples; see results/benchmarks/.)
 # 2. real runs on ml-100k of the example-mode models (the sequence-mode ones run on CPU), all at
 #    once with a training-time budget (BUDGET, default 40 s per stage): records in gpu_results/.
 # MODELS="" skips part 2 (its ml-100k runs are in results/ since 2026-11-27).
@@ -37,13 +39,17 @@ t() {  # t NAME SECONDS CMD...: one timing, its last line (the summary) into the
 }
 echo "== timings, alone on the device" >>"$log"
 t sasrec 45 python benchmarks/epoch_time.py --dataset "$bench" --model sasrec --epochs 2 --device "$dev" "${extra[@]}"
-t lares_joint 45 python benchmarks/epoch_time.py --dataset "$bench" --model lares --epochs 2 --device "$dev" "${extra[@]}"
+t lares_fused 45 python benchmarks/epoch_time.py --dataset "$bench" --model lares --epochs 2 --device "$dev" "${extra[@]}"
+t lares_separate 45 python benchmarks/epoch_time.py --dataset "$bench" --model lares --epochs 2 --device "$dev" \
+  --set model.pass_fusion=off "${extra[@]}"
 t lares_tf32 45 python benchmarks/epoch_time.py --dataset "$bench" --model lares --epochs 2 --device "$dev" \
   --set train.tf32=true "${extra[@]}"
 t lares_bf16 45 python benchmarks/epoch_time.py --dataset "$bench" --model lares --epochs 2 --device "$dev" \
   --set train.bf16=true "${extra[@]}"
 t lares_rpt 45 python benchmarks/lares_epoch.py --dataset "$bench" --device "$dev" --batches 10 \
   --rpt-batches 20 --filter-batches 10 "${extra[@]}"
+t lares_rpt_separate 45 python benchmarks/lares_epoch.py --dataset "$bench" --device "$dev" --batches 10 \
+  --rpt-batches 20 --filter-batches 10 --set model.pass_fusion=off "${extra[@]}"
 
 echo "== $dataset runs, all at once" >>"$log"
 start=$(date +%s)
