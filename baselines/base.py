@@ -51,6 +51,12 @@ class SequentialModel(nn.Module):
     def training_loss(self, batch: Batch) -> torch.Tensor:
         raise NotImplementedError
 
+    def graphed_training_loss(self, batch_size: int):
+        """``training_loss`` replayed from CUDA graphs (``train.cuda_graphs``); only models that
+        implement it accept the option."""
+        raise ValueError(f"train.cuda_graphs: {self.registry_name} has no CUDA-graph training "
+                         "step (only LARES's SPT stage does)")
+
     # --- shared ---------------------------------------------------------------------------
     def final_state(self, seq: torch.Tensor, users: torch.Tensor | None = None) -> torch.Tensor:
         return self.encode(seq)[:, -1]

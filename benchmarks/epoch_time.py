@@ -58,6 +58,7 @@ def main() -> None:
         "seconds_per_epoch": [round(s, 2) for s in per_epoch],
         "valid_seconds": [round(r.eval_seconds, 2) for r in outcome.epochs],
         "bf16": cfg.train.bf16, "tf32": cfg.train.tf32, "compile": cfg.train.compile,
+        "cuda_graphs": cfg.train.cuda_graphs,
         "batch_size": cfg.train.batch_size,
     }))
 

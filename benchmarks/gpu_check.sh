@@ -4,7 +4,8 @@
 # 1. seconds per epoch, each alone on the device: SASRec-CE; LARES SPT in float32 with its
 #    runs in one fused pass (the CUDA default) and in separate passes (model.pass_fusion=off),
 #    with TF32 matrix products and with bf16 autocast; LARES RPT, filter and validation
-#    (benchmarks/lares_epoch.py), fused and separate. (2026-11-27, H200, before pass fusion:
+#    (benchmarks/lares_epoch.py), fused and separate; SPT replayed from CUDA graphs
+#    (train.cuda_graphs, experimental) and its CUDA test (tests/test_lares_graphs.py). (2026-11-27, H200, before pass fusion:
 #    SPT 8.3 s/epoch with the TLA windows in one pass, 29.8 s in length groups, RPT 44.8 s per
 #    epoch of all examples; see results/benchmarks/.)
 # 2. real runs on ml-100k of the example-mode models (the sequence-mode ones run on CPU), all at
@@ -42,6 +43,9 @@ t sasrec 45 python benchmarks/epoch_time.py --dataset "$bench" --model sasrec --
 t lares_fused 45 python benchmarks/epoch_time.py --dataset "$bench" --model lares --epochs 2 --device "$dev" "${extra[@]}"
 t lares_separate 45 python benchmarks/epoch_time.py --dataset "$bench" --model lares --epochs 2 --device "$dev" \
   --set model.pass_fusion=off "${extra[@]}"
+t lares_graphs 60 python benchmarks/epoch_time.py --dataset "$bench" --model lares --epochs 2 --device "$dev" \
+  --set train.cuda_graphs=true "${extra[@]}"
+t graph_test 90 python -m pytest -q -p no:cacheprovider tests/test_lares_graphs.py
 t lares_tf32 45 python benchmarks/epoch_time.py --dataset "$bench" --model lares --epochs 2 --device "$dev" \
   --set train.tf32=true "${extra[@]}"
 t lares_bf16 45 python benchmarks/epoch_time.py --dataset "$bench" --model lares --epochs 2 --device "$dev" \

@@ -46,6 +46,9 @@ class TrainConfig:
     # shuffle, so validation, early stopping and max_train_seconds act every N batches
     # (reduced-scale CPU runs, where one LARES epoch on beauty takes about an hour)
     epoch_batches: int = 0
+    # CUDA only, experimental (LARES SPT): replay each training step from a CUDA graph instead of
+    # launching its operators one by one (lares_bench/lares/graphs.py); not with bf16
+    cuda_graphs: bool = False
 
 
 @dataclass
@@ -85,6 +88,9 @@ class RunConfig:
                 raise ConfigError(f"train.{name} must be >= 1")
         if self.train.epoch_batches < 0:
             raise ConfigError("train.epoch_batches must be >= 0 (0 = all batches)")
+        if self.train.cuda_graphs and self.train.bf16:
+            raise ConfigError("train.cuda_graphs cannot be combined with train.bf16 (CUDA graphs "
+                              "need autocast without its weight cache)")
         if self.train.lr <= 0:
             raise ConfigError("train.lr must be > 0")
 

@@ -50,7 +50,7 @@ def atomic_write_npy(path: Path, array: np.ndarray) -> None:
 # that value they are left out of the hash, so the records written before they existed keep
 # their directories (and a rerun still skips them); any other value is hashed as usual.
 HASH_NEUTRAL_DEFAULTS: dict[str, dict[str, Any]] = {
-    "train": {"tf32": False, "min_steps": 0, "epoch_batches": 0},  # all added during 0.3.0
+    "train": {"tf32": False, "min_steps": 0, "epoch_batches": 0, "cuda_graphs": False},  # 0.3.0
     "model_config": {"rpt_epoch_batches": 0, "pass_fusion": "auto"},
 }
 # pass_fusion (added in 0.3.0) only regroups independent runs into fewer recurrent passes (the

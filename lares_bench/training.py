@@ -24,6 +24,7 @@ import itertools
 import math
 import random
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -194,6 +195,10 @@ def train_model(
     if split.device.type == "cuda":  # process-wide switch: set by every run for itself
         torch.backends.cuda.matmul.allow_tf32 = cfg.tf32
     compute_loss = loss_fn or model.training_loss
+    if cfg.cuda_graphs and loss_fn is None:
+        if split.device.type != "cuda":
+            raise ValueError("train.cuda_graphs needs --device cuda")
+        compute_loss = model.graphed_training_loss(cfg.batch_size)
     if cfg.compile:
         # compile the loss function itself: torch.compile(model) would compile only forward(),
         # which no training loss here calls. LARES's depth loop unrolls, so each sampled depth
@@ -277,6 +282,9 @@ def train_model(
             if cfg.max_train_seconds and total_train >= cfg.max_train_seconds:
                 stop_reason = f"time budget {cfg.max_train_seconds:.0f}s reached"
                 break
+    for depth, why in (getattr(compute_loss, "failures", None) or {}).items():
+        warnings.warn(f"{model.registry_name}: no CUDA graph for depth {depth}, trained it "
+                      f"eagerly: {why}", stacklevel=2)
     if best_state is not None:
         model.load_state_dict(best_state)
     return TrainOutcome(best_epoch, best_valid, best_ranks, records, total_train, stop_reason)

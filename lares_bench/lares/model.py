@@ -254,6 +254,15 @@ class LARES(SequentialModel):
     def training_loss(self, batch: Batch) -> torch.Tensor:
         return spt_loss(self, batch)
 
+    def graphed_training_loss(self, batch_size: int):
+        """SPT replayed from CUDA graphs (graphs.py). CE-only training (SPT off) has one pass and
+        nothing to fuse: it keeps the eager loss."""
+        if self.config.tla_weight == 0 and self.config.sla_weight == 0:
+            return self.training_loss
+        from lares_bench.lares.graphs import GraphedSPTLoss
+
+        return GraphedSPTLoss(self, batch_size)
+
     def prepare(self, split) -> None:
         self._examples = _TrainExamples(split, with_index=self.config.tla_weight > 0)
 

@@ -23,8 +23,11 @@ Deviation: CE's softmax runs over the real items only (the authors' includes the
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 
 def info_nce(x: torch.Tensor, y: torch.Tensor, tau: float = 1.0, sem_func: str = "dot"):
@@ -67,18 +70,32 @@ def spt_loss(model, batch) -> torch.Tensor:
         loss = loss + alpha * sym_info_nce(final, partner, c.tau, c.sem_func)
     k = steps.shape[1]
     if gamma > 0 and k > 1:
-        i = int(torch.randint(0, k, (1,)))
+        i = _sla_step(k)
         loss = loss + gamma * sym_info_nce(final, steps[:, i], c.tau, c.sem_func)
     return loss
 
 
-def _fused_spt_loss(model, batch) -> torch.Tensor:
-    """``spt_loss`` with its runs in one recurrent pass (``LARES.run_many``, ``pass_fusion``):
-    the CE run (own depth), the TLA example and its partner (one shared depth when
-    ``same_step``, else each its own). The same three runs, the same loss terms; only the
-    order of the random draws differs from the separate passes."""
+
+def _sla_step(k: int) -> int:
+    """SLA's step index, uniform over 0..k-1 (a host draw, as the separate passes draw it)."""
+    return int(torch.randint(0, k, (1,)))
+
+
+class FusedSPTInputs(NamedTuple):
+    """One batch of the fused SPT loss, prepared on the host (see ``fused_spt_inputs``)."""
+
+    windows: torch.Tensor  # [R * B, W] the R runs' windows, run-major, left-padded to width W
+    reads: torch.Tensor  # [R] 0-based step after which each run is read
+    sla: torch.Tensor  # [2] SLA's step index on the example run, and 1 if SLA applies (k > 1)
+    targets: torch.Tensor  # [B]
+    depth: int  # steps of the pass: the deepest run
+
+
+def fused_spt_inputs(model, batch, width: int | None = None) -> FusedSPTInputs:
+    """Draw the batch's depths, TLA partners and SLA step, in the order of the separate passes,
+    and stack the runs: the CE run (if ``ce_own_pass``), the example, its partner (if alpha > 0).
+    ``width``: pad every window to it (CUDA graphs need one shape), else to the widest."""
     c = model.config
-    alpha, gamma = c.tla_weight, c.sla_weight
     windows, depths = [], []
     if c.ce_own_pass:
         windows.append(batch.inputs)
@@ -86,16 +103,55 @@ def _fused_spt_loss(model, batch) -> torch.Tensor:
     k = model.sample_depth()
     windows.append(batch.inputs)  # the TLA / SLA trajectory of the example
     depths.append(k)
-    if alpha > 0:
+    if c.tla_weight > 0:
         windows.append(model.partner_windows(batch.example_ids))
         depths.append(k if c.same_step else model.sample_depth())
-    runs = model.run_many(windows, depths)
-    ce_final = runs[0][0]  # the CE run's, or the example's when CE reuses it
-    final, steps = runs[1] if c.ce_own_pass else runs[0]
-    loss = F.cross_entropy(model.logits(ce_final).float(), batch.targets - 1)
-    if alpha > 0:
-        loss = loss + alpha * sym_info_nce(final, runs[-1][0], c.tau, c.sem_func)
-    if gamma > 0 and steps.shape[1] > 1:
-        i = int(torch.randint(0, steps.shape[1], (1,)))
-        loss = loss + gamma * sym_info_nce(final, steps[:, i], c.tau, c.sem_func)
-    return loss
+    sla = [_sla_step(k), 1] if c.sla_weight > 0 and k > 1 else [0, 0]
+    width = width or max(w.shape[1] for w in windows)
+    dev = batch.inputs.device
+    return FusedSPTInputs(
+        torch.cat([F.pad(w, (width - w.shape[1], 0)) for w in windows]),
+        torch.tensor([d - 1 for d in depths], device=dev),
+        torch.tensor(sla, device=dev),
+        batch.targets,
+        max(depths),
+    )
+
+
+class FusedSPTTerms(nn.Module):
+    """The SPT loss of R stacked runs in ONE recurrent pass of ``depth`` steps, each run read
+    after its own step (``reads``) and SLA's step taken on the device: no host decision inside,
+    so one instance per depth can be recorded as a CUDA graph (graphs.py). ``forward(windows,
+    reads, sla, targets) -> loss`` with the tensors of ``FusedSPTInputs``."""
+
+    def __init__(self, model, depth: int):
+        super().__init__()
+        self.model, self.depth = model, depth
+
+    def forward(self, windows, reads, sla, targets) -> torch.Tensor:
+        m = self.model
+        c = m.config
+        B, R = len(targets), len(reads)
+        _, states = m.trajectory(windows, depth=self.depth)
+        steps = torch.stack([s[:, -1] for s in states], dim=1).view(R, B, self.depth, -1)
+        at = reads.view(R, 1, 1, 1).expand(R, B, 1, steps.shape[-1])
+        finals = steps.gather(2, at).squeeze(2)  # [R, B, d]
+        ex = 1 if c.ce_own_pass else 0  # the example run (the CE run when it has its own)
+        final = finals[ex]
+        loss = F.cross_entropy(m.logits(finals[0]).float(), targets - 1)
+        if c.tla_weight > 0:
+            loss = loss + c.tla_weight * sym_info_nce(final, finals[-1], c.tau, c.sem_func)
+        if c.sla_weight > 0:
+            step = steps[ex].index_select(1, sla[:1]).squeeze(1)  # [B, d]
+            term = sym_info_nce(final, step, c.tau, c.sem_func)
+            loss = loss + c.sla_weight * sla[1] * term  # sla[1] = 0 when k = 1: no SLA
+        return loss
+
+
+def _fused_spt_loss(model, batch) -> torch.Tensor:
+    """``spt_loss`` with its runs in one recurrent pass (``pass_fusion``): the CE run (own
+    depth), the TLA example and its partner (one shared depth when ``same_step``, else each its
+    own). The same runs, the same loss terms; only the order of the random draws differs from
+    the separate passes."""
+    inputs = fused_spt_inputs(model, batch)
+    return FusedSPTTerms(model, inputs.depth)(*inputs[:4])
