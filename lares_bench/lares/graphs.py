@@ -1,6 +1,6 @@
 """CUDA graphs for LARES's SPT step (``train.cuda_graphs``, experimental, off by default).
 
-At d = 64 a LARES SPT step on a GPU is bound by launching its operators (about 1,600 per step
+At d = 64 a LARES SPT step on a GPU is bound by launching its operators (about 1,600 per step on CPU
 with fused passes, ``benchmarks/op_count.py``), not by arithmetic. A CUDA graph records the
 kernels of the forward and backward pass once and replays them with one launch. A graph needs
 fixed shapes and no host decision inside, which ``spt.FusedSPTTerms`` provides: every window is
