@@ -393,6 +393,32 @@ class LARES(SequentialModel):
         mode = self.config.pass_fusion
         return mode == "on" or (mode == "auto" and device.type == "cuda")
 
+    @staticmethod
+    def stack_windows(windows: list[torch.Tensor], width: int | None = None) -> torch.Tensor:
+        """Windows [B, L_j] of R runs, left-padded to ``width`` (default: the widest) and stacked
+        run-major into [R * B, width]. Padding changes no real position's output: positions are
+        counted from the oldest item and padding is never attended to (tested)."""
+        width = width or max(w.shape[1] for w in windows)
+        return torch.cat([F.pad(w, (width - w.shape[1], 0)) for w in windows])
+
+    def stacked_pass(
+        self,
+        stacked: torch.Tensor,
+        reads: torch.Tensor,
+        depth: int,
+        init_state: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """R independent runs of B rows (``stack_windows``) in ONE recurrent pass of ``depth``
+        steps; run r is read after step ``reads[r] + 1`` (an index tensor [R]: no host decision,
+        so CUDA graphs can record it), which is the state a separate run of that depth reaches
+        (rows never interact; tested). Returns (finals [R, B, d], per-step outputs
+        [R, B, depth, d])."""
+        R = len(reads)
+        _, states = self.trajectory(stacked, depth=depth, init_state=init_state)
+        steps = torch.stack([s[:, -1] for s in states], dim=1).view(R, -1, depth, self.config.d)
+        at = reads.view(R, 1, 1, 1).expand(R, steps.shape[1], 1, steps.shape[-1])
+        return steps.gather(2, at).squeeze(2), steps
+
     def run_many(
         self,
         windows: list[torch.Tensor],
@@ -401,15 +427,10 @@ class LARES(SequentialModel):
     ) -> list[tuple[torch.Tensor, torch.Tensor]]:
         """Independent runs in ONE recurrent pass: run j reads ``windows[j]`` [B_j, L_j] for
         ``depths[j]`` steps. Returns (final [B_j, d], per-step outputs [B_j, depths[j], d]) per
-        run. The windows are left-padded to the widest (padding changes no real position's
-        output: positions are counted from the oldest item, padding is never attended to) and
-        stacked; the pass runs max(depths) steps and run j is read after its own step, which is
-        the state a separate ``depths[j]``-step run would reach (rows never interact; tested).
+        run: ``stacked_pass`` with host-side reads, so the runs may differ in size.
         ``init_states`` (one [B_j, L, d] per run, all windows of one width L) fixes S_0."""
-        width = max(w.shape[1] for w in windows)
-        stacked = torch.cat([F.pad(w, (width - w.shape[1], 0)) for w in windows])
         init = torch.cat(init_states) if init_states is not None else None
-        _, states = self.trajectory(stacked, depth=max(depths), init_state=init)
+        _, states = self.trajectory(self.stack_windows(windows), max(depths), init)
         steps = torch.stack([s[:, -1] for s in states], dim=1)  # [sum B_j, max k, d]
         out, lo = [], 0
         for w, k in zip(windows, depths, strict=True):

@@ -107,10 +107,9 @@ def fused_spt_inputs(model, batch, width: int | None = None) -> FusedSPTInputs:
         windows.append(model.partner_windows(batch.example_ids))
         depths.append(k if c.same_step else model.sample_depth())
     sla = [_sla_step(k), 1] if c.sla_weight > 0 and k > 1 else [0, 0]
-    width = width or max(w.shape[1] for w in windows)
     dev = batch.inputs.device
     return FusedSPTInputs(
-        torch.cat([F.pad(w, (width - w.shape[1], 0)) for w in windows]),
+        model.stack_windows(windows, width),
         torch.tensor([d - 1 for d in depths], device=dev),
         torch.tensor(sla, device=dev),
         batch.targets,
@@ -131,11 +130,7 @@ class FusedSPTTerms(nn.Module):
     def forward(self, windows, reads, sla, targets) -> torch.Tensor:
         m = self.model
         c = m.config
-        B, R = len(targets), len(reads)
-        _, states = m.trajectory(windows, depth=self.depth)
-        steps = torch.stack([s[:, -1] for s in states], dim=1).view(R, B, self.depth, -1)
-        at = reads.view(R, 1, 1, 1).expand(R, B, 1, steps.shape[-1])
-        finals = steps.gather(2, at).squeeze(2)  # [R, B, d]
+        finals, steps = m.stacked_pass(windows, reads, self.depth)  # [R, B, d], [R, B, K, d]
         ex = 1 if c.ce_own_pass else 0  # the example run (the CE run when it has its own)
         final = finals[ex]
         loss = F.cross_entropy(m.logits(finals[0]).float(), targets - 1)
