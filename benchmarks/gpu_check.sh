@@ -10,6 +10,7 @@
 #    epoch of all examples; see results/benchmarks/.)
 # 2. real runs on ml-100k of the example-mode models (the sequence-mode ones run on CPU), all at
 #    once with a training-time budget (BUDGET, default 40 s per stage): records in gpu_results/.
+# TIMINGS="lares_fused graph_test" runs only the named timings of part 1 (TIMINGS="" none).
 # MODELS="" skips part 2 (its ml-100k runs are in results/ since 2026-11-27).
 # Writes to $OUT (else ./gpu_out): check.log, runs.tgz, logs.tgz. Needs no install: the package
 # runs from the checkout (PYTHONPATH). Env DATASET / EXTRA / BENCH_DATASET make a CPU dry run.
@@ -34,6 +35,8 @@ mkdir -p "$res" "$logs"
 
 t() {  # t NAME SECONDS CMD...: one timing, its last line (the summary) into the log
   local name="$1" limit="$2"; shift 2
+  # TIMINGS (names, space-separated) picks some; unset = all, empty = none
+  [[ -n "${TIMINGS+x}" && " $TIMINGS " != *" $name "* ]] && return
   timeout "$limit" "$@" >"$logs/$name.log" 2>&1
   local rc=$?
   echo "$name rc=$rc $(tail -n 1 "$logs/$name.log")" >>"$log"

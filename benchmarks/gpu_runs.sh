@@ -11,7 +11,8 @@
 #   BASE_S     train.max_train_seconds of each baseline run (200)
 #   ABL_S      train.max_train_seconds of each LARES stage in the depth ablation (90)
 #   ABL_PARTS  parallel parts of the ablation (8); ABL_DEPTH (1..8)
-#   BASELINES  models of issue 3 (default: the neural baselines); SEEDS (0 1 2)
+#   BASELINES  models of issue 3 (default: the neural baselines; "" none); SEEDS (0 1 2)
+#   LARES_MODELS  the LARES models of issue 4 (default "lares lares-nospt"; "" none)
 #   DATASET (beauty), EXTRA (extra options for every command, e.g. "--set model.d=8")
 # Seen on 2026-11-27 (H200, results/benchmarks/gpu_2026-11-27_H200/): ten processes at once made
 # a LARES SPT epoch 5x slower (44 s against 8.3 s alone) for about the same total throughput,
@@ -34,7 +35,7 @@ parallel="${PARALLEL:-4}"
 dataset="${DATASET:-beauty}"
 seeds=(${SEEDS:-0 1 2})
 # the example-mode baselines first: the sequence-mode ones also fit a CPU
-baselines=(${BASELINES:-caser cl4srec duorec fmlprec bsarec rearec-erl rearec-prl sasrec gru4rec sasrec-bce bert4rec})
+baselines=(${BASELINES-caser cl4srec duorec fmlprec bsarec rearec-erl rearec-prl sasrec gru4rec sasrec-bce bert4rec})
 read -r -a extra <<<"${EXTRA:-}"
 res=gpu_results
 logs=/tmp/lares-logs
@@ -58,7 +59,7 @@ python -m lares_bench data stats "$dataset" >>"$log" 2>&1  # fills the parse cac
 run=(python -m lares_bench run --suite main --datasets "$dataset" --device "$dev"
      --results-dir "$res" --no-progress --seeds 1)
 for s in "${seeds[@]}"; do  # issue 4: LARES (writes the w/o-RPT twin) and w/o SPT
-  for m in lares lares-nospt; do
+  for m in ${LARES_MODELS-lares lares-nospt}; do
     launch "$m-s$s" "${run[@]}" --models "$m" --first-seed "$s" \
       --set "train.max_train_seconds=${LARES_S:-200}" "${extra[@]}"
   done

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from baselines import build_model, get_spec
-from lares_bench.config import RunConfig, TrainConfig, apply_overrides
+from lares_bench.config import ConfigError, RunConfig, TrainConfig, apply_overrides
 from lares_bench.data.split import LeaveOneOutSplit
 from lares_bench.evaluation import metrics_from_ranks
 from lares_bench.runs import append_jsonl, atomic_write_npy
@@ -37,6 +37,13 @@ def build_run_config(
     if max_len is not None and any(f.name == "max_len" for f in dataclasses.fields(model_cfg)):
         model_cfg = dataclasses.replace(model_cfg, max_len=max_len)
     model_cfg = apply_overrides(model_cfg, overrides.get("model", {}), "model.")
+    if max_len is not None and getattr(model_cfg, "max_len", max_len) != max_len:
+        # the split's windows are cut at the dataset's max_len: a model with fewer positions
+        # would index past its position table deep inside training
+        raise ConfigError(
+            f"model.max_len={model_cfg.max_len} differs from {dataset}'s max_len {max_len}, "
+            "which the split uses; set max_len for the dataset in datasets/registry.toml instead"
+        )
     train = apply_overrides(TrainConfig(), spec.train_overrides, "train.")
     train = apply_overrides(train, {"seed": seed, "device": device}, "train.")
     train = apply_overrides(train, overrides.get("train", {}), "train.")

@@ -230,3 +230,13 @@ def test_one_setting_per_model_prefers_runs_without_budget_then_more_seeds():
     kept, notes = one_setting_per_model(pd.DataFrame(rows))
     assert set(kept["settings"]) == {"bbb"} and len(kept) == 2
     assert len(notes) == 2 and all("left out" in n for n in notes)
+
+
+def test_a_model_max_len_that_differs_from_the_split_is_refused_by_name():
+    from lares_bench.config import ConfigError
+    from lares_bench.experiment import build_run_config
+
+    same = build_run_config("beauty", "sasrec", max_len=50, overrides={"model": {"max_len": "50"}})
+    assert same.model_config.max_len == 50
+    with pytest.raises(ConfigError, match="model.max_len=20 differs from beauty's max_len 50"):
+        build_run_config("beauty", "sasrec", max_len=50, overrides={"model": {"max_len": "20"}})
