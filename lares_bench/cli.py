@@ -19,6 +19,7 @@ err = Console(stderr=True)
 
 DATA_DIR_HELP = "Folder with the benchmark files (layout of shared/datasets). Env: LARES_BENCH_DATA."
 CACHE_HELP = "Cache for parsed data. Env: LARES_BENCH_CACHE (default ~/.cache/lares-bench)."
+PAUSED_EXIT = 3  # "lares-bench run --pause-after": stopped with runs left to resume
 
 
 def data_dir_option(value: Path | None) -> Path | None:
@@ -73,10 +74,18 @@ def run(
     set_: list[str] = typer.Option([], "--set", help="Override, e.g. train.lr=5e-4 model.d=128"),
     force: bool = typer.Option(False, help="Rerun finished runs."),
     progress: bool = typer.Option(True, help="Show progress bars."),
+    pause_after: float = typer.Option(
+        0.0, min=0.0, help="Seconds after which a run still training saves its state at the end "
+        "of its epoch and stops (exit code 3); the same command resumes it. 0 = never.",
+    ),
+    state_dir: Path = typer.Option(
+        None, help="Where paused runs keep their training state (default: RESULTS_DIR/.resume)."
+    ),
 ) -> None:
     """Train and evaluate a grid of (dataset, model, seed) runs and write results/<suite>/."""
     from baselines import MODELS
     from lares_bench.config import ConfigError, parse_set_options
+    from lares_bench.resume import RunPaused
     from lares_bench.suites import GridRequest, available, get_suite, run_grid
 
     try:
@@ -105,6 +114,8 @@ def run(
             user=user,
             progress=progress,
             force=force,
+            pause_after=pause_after,
+            state_dir=state_dir,
         )
     except (KeyError, ConfigError, ValueError) as e:
         fail(str(e).strip("'\""))
@@ -127,6 +138,10 @@ def run(
 
     try:
         run_grid(req, on_run=show)
+    except RunPaused as e:
+        console.print(table)
+        err.print(f"[yellow]{e}[/]")
+        raise typer.Exit(PAUSED_EXIT) from None
     except (FileNotFoundError, KeyError, ValueError, RuntimeError, LookupError) as e:
         fail(str(e).strip("'\""))
     console.print(table)

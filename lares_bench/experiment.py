@@ -17,6 +17,7 @@ from baselines import build_model, get_spec
 from lares_bench.config import ConfigError, RunConfig, TrainConfig, apply_overrides
 from lares_bench.data.split import LeaveOneOutSplit
 from lares_bench.evaluation import metrics_from_ranks
+from lares_bench.resume import RunState
 from lares_bench.runs import append_jsonl, atomic_write_npy
 from lares_bench.training import evaluate, seed_everything, train_model
 
@@ -83,12 +84,16 @@ def build_seeded_model(cfg: RunConfig, split: LeaveOneOutSplit):
     return build_model(cfg.model, split.n_items, cfg.model_config).to(split.device)
 
 
-def standard_executor(cfg: RunConfig, split: LeaveOneOutSplit, path: Path, progress: bool) -> dict:
+def standard_executor(
+    cfg: RunConfig, split: LeaveOneOutSplit, path: Path, progress: bool,
+    state: RunState | None = None,
+) -> dict:
     model = build_seeded_model(cfg, split)
     outcome = train_model(
         model, split, cfg.train, cfg.eval,
         on_epoch=lambda rec: append_jsonl(path / "epochs.jsonl", rec.to_dict()),
         progress=progress, description=f"{cfg.dataset}/{cfg.model}/seed{cfg.train.seed}",
+        state=state.stage("train") if state is not None else None,
     )
     return finish_run(model, split, cfg, path, outcome)
 

@@ -7,6 +7,9 @@
         ranks.npy     per-user test ranks at the selected epoch (valid_ranks.npy beside it)
         result.json   written last: selected epoch, valid and test metrics, timings, parameters
 
+A run paused by ``--pause-after`` keeps its training state under the state root
+(``lares_bench.resume``) and is resumed by the same call; its result then lists its "segments".
+
 The hash covers the config (minus the device, which is recorded in env.json), the dataset's
 content fingerprint and the package version, so an identical finished run is skipped. A run
 killed midway has no result.json and is simply run again.
@@ -32,6 +35,7 @@ import lares_bench
 from lares_bench.config import RunConfig, canonical_json
 from lares_bench.data.files import atomic_write_bytes  # noqa: F401  (re-exported for callers)
 from lares_bench.data.split import LeaveOneOutSplit
+from lares_bench.resume import RunState
 
 
 def atomic_write_json(path: Path, obj: Any) -> None:
@@ -126,8 +130,9 @@ def load_record(path: Path) -> RunRecord | None:
     return RunRecord(path, json.loads(result.read_text()), skipped=True)
 
 
-Executor = Callable[[RunConfig, LeaveOneOutSplit, Path, bool], dict]
-"""(config, split, run directory, progress) -> result dict; writes epochs.jsonl and ranks."""
+Executor = Callable[[RunConfig, LeaveOneOutSplit, Path, bool, "RunState | None"], dict]
+"""(config, split, run directory, progress, state) -> result dict; writes epochs.jsonl and
+ranks; hands ``state.stage(name)`` (if a state is given) to each training stage."""
 
 
 def execute_run(
@@ -139,18 +144,33 @@ def execute_run(
     *,
     progress: bool = True,
     force: bool = False,
+    state_root: Path | None = None,
+    pause_at: float | None = None,
 ) -> RunRecord:
-    """Run ``cfg`` unless an identical finished run exists under ``root``."""
+    """Run ``cfg`` unless an identical finished run exists under ``root``. With ``state_root``
+    a run paused earlier is resumed, and one still training at ``pause_at`` (a ``time.time()``
+    value) is paused: ``RunPaused`` is raised and no result is written."""
     path = run_dir(root, cfg, data_fingerprint)
     if not force and (done := load_record(path)) is not None:
         return done
+    env = environment(split.device)
+    state = None
+    if state_root is not None:
+        state = RunState(state_root / path.relative_to(root / "runs"), path, pause_at,
+                         device_name=env["device_name"])
+        if force:
+            state.discard()
     path.mkdir(parents=True, exist_ok=True)
     (path / "result.json").unlink(missing_ok=True)
     atomic_write_json(path / "config.json", {**cfg.to_dict(), "data_fingerprint": data_fingerprint})
-    atomic_write_json(path / "env.json", environment(split.device))
-    (path / "epochs.jsonl").write_text("")
-    result = executor(cfg, split, path, progress)
+    atomic_write_json(path / "env.json", env)
+    if state is None or not state.restore_log():
+        (path / "epochs.jsonl").write_text("")
+    result = executor(cfg, split, path, progress, state)
+    segments = state.finish() if state is not None else []
     result = {"run": path.name, "config": cfg.to_dict(), **result}
+    if segments:  # trained in several calls: where and how long each stretch ran
+        result["segments"] = segments
     atomic_write_json(path / "result.json", result)  # last: marks the run finished
     return RunRecord(path, result)
 

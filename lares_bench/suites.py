@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,7 +14,8 @@ from baselines import MODELS, get_spec
 from lares_bench.config import ConfigError
 from lares_bench.data.split import LeaveOneOutSplit
 from lares_bench.experiment import build_run_config, executor_for
-from lares_bench.runs import RunRecord, execute_run
+from lares_bench.resume import RunPaused
+from lares_bench.runs import RunRecord, execute_run, run_dir
 from lares_bench.tables import write_suite_tables
 from lares_bench.training import resolve_device
 
@@ -106,6 +108,11 @@ class GridRequest:
     user: dict[str, dict] = field(default_factory=dict)  # --set / options; win over the suite's
     progress: bool = True
     force: bool = False
+    pause_after: float = 0.0  # seconds; runs still training then pause (0 = never)
+    state_dir: Path | None = None  # paused runs' states (default: <results_root>/.resume)
+
+    def state_root(self) -> Path:
+        return self.state_dir or self.results_root / ".resume"
 
 
 def load_split(name: str, data_dir: Path | None, cache_dir: Path | None, device: torch.device):
@@ -154,6 +161,7 @@ def run_grid(req: GridRequest, on_run: Callable[[RunRecord], None] | None = None
     check_model_keys(req)
     check_datasets(req.datasets)  # every name is known before anything trains
     device = resolve_device(req.device)
+    pause_at = time.time() + req.pause_after if req.pause_after > 0 else None
     records: list[RunRecord] = []
     for dataset in req.datasets:
         data, split = load_split(dataset, req.data_dir, req.cache_dir, device)
@@ -164,9 +172,14 @@ def run_grid(req: GridRequest, on_run: Callable[[RunRecord], None] | None = None
                     dataset, model, seed=seed, max_len=split.max_len, suite=req.suite,
                     overrides=overrides_for(model, req), device=req.device,
                 )
+                path = run_dir(req.results_root, cfg, fingerprint)
+                finished = (path / "result.json").exists() and not req.force
+                if pause_at is not None and time.time() >= pause_at and not finished:
+                    raise RunPaused(path, 0)  # past the pause time: start nothing new
                 rec = execute_run(
                     cfg, split, fingerprint, req.results_root, executor_for(model),
-                    progress=req.progress, force=req.force,
+                    progress=req.progress, force=req.force, state_root=req.state_root(),
+                    pause_at=pause_at,
                 )
                 records.append(rec)
                 if on_run:

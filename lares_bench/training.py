@@ -36,6 +36,7 @@ from baselines.base import Batch, SequentialModel
 from lares_bench.config import EvalConfig, TrainConfig
 from lares_bench.data.split import LeaveOneOutSplit
 from lares_bench.evaluation import metrics_from_ranks, rank_part
+from lares_bench.resume import RunPaused, StageState, capture_rng, restore_rng
 
 
 class TrainingDiverged(RuntimeError):
@@ -181,9 +182,13 @@ def train_model(
     on_epoch: Callable[[EpochRecord], None] | None = None,
     progress: bool = True,
     description: str = "train",
+    state: StageState | None = None,
 ) -> TrainOutcome:
     """Train with early stopping on validation ``cfg.select_metric``; on return the model holds
-    the weights of the selected epoch. ``loss_fn`` defaults to ``model.training_loss``."""
+    the weights of the selected epoch. ``loss_fn`` defaults to ``model.training_loss``.
+    With ``state`` (``lares_bench.resume``) a saved stage is resumed at its next epoch (or, if
+    it had finished, returned as it ended), and training pauses, raising ``RunPaused`` after
+    saving, at the first epoch's end past the run's pause time."""
     gen = seed_everything(cfg.seed)
     if model.train_mode == "fit":
         model.fit(split)
@@ -215,10 +220,25 @@ def train_model(
     bad_epochs, stop_reason, total_train, steps = 0, "max epochs", 0.0, 0
     n_batches = n_training_batches(model, split, cfg.batch_size, cfg.epoch_batches)
     check_each_batch = split.device.type != "cuda"
+    start_epoch = 1
+    saved = state.load() if state is not None else None
+    if saved is not None and saved["finished"]:
+        model.load_state_dict(saved["model"])
+        restore_rng(saved["rng"], gen)
+        return saved["outcome"]
+    if saved is not None:
+        model.load_state_dict(saved["model"])
+        opt.load_state_dict(saved["optimizer"])
+        best_value, best_epoch, best_valid, best_ranks, best_state = saved["best"]
+        records, bad_epochs, total_train, steps = saved["progress"]
+        restore_rng(saved["rng"], gen)
+        for name, (_, put) in state.extras.items():
+            put(saved["extras"][name])
+        start_epoch = saved["epoch"] + 1
 
     with _progress(progress) as bar:
-        task = bar.add_task(description, total=cfg.epochs, info="")
-        for epoch in range(1, cfg.epochs + 1):
+        task = bar.add_task(description, total=cfg.epochs, completed=start_epoch - 1, info="")
+        for epoch in range(start_epoch, cfg.epochs + 1):
             model.train()
             model.set_epoch(epoch)
             t0 = time.perf_counter()
@@ -272,6 +292,8 @@ def train_model(
             records.append(record)
             if on_epoch:
                 on_epoch(record)
+            if state is not None:
+                state.epoch_done(epoch, train_s)
             info = f"loss {mean_loss:.4f}"
             if valid:
                 info += f" | valid {cfg.select_metric} {valid[cfg.select_metric]:.4f}"
@@ -282,9 +304,23 @@ def train_model(
             if cfg.max_train_seconds and total_train >= cfg.max_train_seconds:
                 stop_reason = f"time budget {cfg.max_train_seconds:.0f}s reached"
                 break
+            if state is not None and state.should_pause() and epoch < cfg.epochs:
+                state.save({
+                    "finished": False, "epoch": epoch, "model": model.state_dict(),
+                    "optimizer": opt.state_dict(),
+                    "best": (best_value, best_epoch, best_valid, best_ranks, best_state),
+                    "progress": (records, bad_epochs, total_train, steps),
+                    "rng": capture_rng(gen),
+                    "extras": {name: get() for name, (get, _) in state.extras.items()},
+                }, pausing=True)
+                raise RunPaused(state.run.run_path, epoch)
     for depth, why in (getattr(compute_loss, "failures", None) or {}).items():
         warnings.warn(f"{model.registry_name}: no CUDA graph for depth {depth}, trained it "
                       f"eagerly: {why}", stacklevel=2)
     if best_state is not None:
         model.load_state_dict(best_state)
-    return TrainOutcome(best_epoch, best_valid, best_ranks, records, total_train, stop_reason)
+    outcome = TrainOutcome(best_epoch, best_valid, best_ranks, records, total_train, stop_reason)
+    if state is not None and state.keeps_state:  # a later stage may pause: keep this one's end
+        state.save({"finished": True, "model": model.state_dict(), "outcome": outcome,
+                    "rng": capture_rng(gen)}, pausing=False)
+    return outcome

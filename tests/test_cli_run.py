@@ -40,3 +40,36 @@ def test_bad_inputs_fail_before_anything_runs(tmp_path):
         assert out.exit_code == 2, (extra, out.output)
         assert message in " ".join(out.output.split()), (extra, out.output)
     assert not list(tmp_path.glob("runs/**/result.json"))
+
+
+def test_pause_after_stops_with_code_3_and_the_same_command_finishes_the_runs(
+    tmp_path, monkeypatch
+):
+    from lares_bench.resume import RunState
+
+    args = ["run", "--suite", "quick", "--models", "sasrec", "--seeds", "2",
+            "--results-dir", str(tmp_path), *TINY]
+    with monkeypatch.context() as m:  # the pause time comes during the first epoch
+        m.setattr(RunState, "should_pause", lambda self: True)
+        paused = runner.invoke(app, [*args, "--pause-after", "3600"])
+    assert paused.exit_code == 3, paused.output
+    message = " ".join(paused.output.split())
+    assert "paused after epoch 1; run the same command again to go on" in message
+    assert not list(tmp_path.glob("runs/**/result.json"))
+    assert list((tmp_path / ".resume").rglob("train.pt"))
+    done = runner.invoke(app, args)
+    assert done.exit_code == 0, done.output
+    results = sorted(tmp_path.glob("runs/quick/synthetic/sasrec/*/result.json"))
+    first, second = (json.loads(p.read_text()) for p in results)
+    seeds = {r["config"]["train"]["seed"]: r for r in (first, second)}
+    assert [s["epochs"]["train"] for s in seeds[0]["segments"]] == [[1, 1], [2, 2]]
+    assert "segments" not in seeds[1]  # seed 1 had not started when seed 0 paused
+    assert not [p for p in (tmp_path / ".resume").rglob("*") if p.is_file()]
+
+
+def test_a_pause_time_already_past_starts_no_run(tmp_path):
+    args = ["run", "--suite", "quick", "--models", "sasrec", "--results-dir", str(tmp_path), *TINY]
+    out = runner.invoke(app, [*args, "--pause-after", "0.000001"])  # passes while data loads
+    assert out.exit_code == 3, out.output
+    assert "not started (past the pause time)" in " ".join(out.output.split())
+    assert not list(tmp_path.glob("runs/**/epochs.jsonl"))

@@ -106,7 +106,7 @@ def test_nan_loss_stops_the_run_and_writes_no_result(tmp_path):
         train=TrainConfig(epochs=2, batch_size=32),
     )
 
-    def exploding(cfg_, split_, path, progress):
+    def exploding(cfg_, split_, path, progress, state=None):
         model = build_model("sasrec", split_.n_items, cfg_.model_config)
         return train_model(
             model, split_, cfg_.train, cfg_.eval, progress=False,

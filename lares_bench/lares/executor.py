@@ -19,6 +19,9 @@ The result dict is ``finish_run``'s plus
 Result fields with a two-stage meaning: "selected_epoch" is the SPT epoch (the RPT epoch is
 ``rpt.selected_epoch``, 0 = SPT checkpoint kept); "seconds_per_epoch" is SPT's; "train_seconds"
 covers both stages and the filter; "valid" is the validation of the final weights.
+A paused run (``lares_bench.resume``) keeps SPT's end once SPT has finished, so a run paused in
+RPT restarts RPT's own training where it stopped; then "rpt.seconds" and the test timings are
+the last segment's wall time, while "train_seconds" and the per-epoch figures cover all.
 The executor imports ``lares_bench.experiment`` lazily (that module imports the model registry,
 which imports this package).
 
@@ -132,7 +135,7 @@ def write_no_rpt_twin(model, split, cfg, path: Path, spt: TrainOutcome, spt_summ
     atomic_write_json(twin_path / "result.json", result)
 
 
-def execute(cfg, split, path: Path, progress: bool = False) -> dict:
+def execute(cfg, split, path: Path, progress: bool = False, state=None) -> dict:
     from lares_bench.experiment import build_seeded_model
 
     c = cfg.model_config
@@ -145,6 +148,7 @@ def execute(cfg, split, path: Path, progress: bool = False) -> dict:
         model, split, cfg.train, cfg.eval,
         on_epoch=lambda rec: append_jsonl(log, {"stage": "spt", **rec.to_dict()}),
         progress=progress, description=f"{name} spt",
+        state=state.stage("spt") if state is not None else None,
     )
     summary = {
         "spt": {
@@ -163,6 +167,7 @@ def execute(cfg, split, path: Path, progress: bool = False) -> dict:
         t0 = time.perf_counter()
         res = run_rpt(
             model, split, cfg, progress=progress, description=f"{name} rpt",
+            state=state.stage("rpt") if state is not None else None,
             on_epoch=lambda rec, extra: append_jsonl(
                 log, {"stage": "rpt", **rec.to_dict(), **extra}
             ),

@@ -271,6 +271,18 @@ class LARES(SequentialModel):
             self._eval_gen = None  # every evaluation pass restarts the noise from eval_seed
         return super().train(mode)
 
+    def eval_noise_state(self) -> tuple[str, torch.Tensor] | None:
+        """Where the evaluation noise stands (None: it restarts from ``eval_seed``); a frozen
+        model in eval mode, as RPT's reference, draws on across batches."""
+        gen = self._eval_gen
+        return None if gen is None else (str(gen.device), gen.get_state())
+
+    def set_eval_noise_state(self, saved: tuple[str, torch.Tensor] | None) -> None:
+        self._eval_gen = None
+        if saved is not None:
+            self._eval_gen = torch.Generator(device=saved[0])
+            self._eval_gen.set_state(saved[1].cpu())
+
     # --- recurrence -------------------------------------------------------------------------
     def sample_depth(self) -> int:
         c = self.config

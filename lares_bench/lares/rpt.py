@@ -198,7 +198,9 @@ class RPTResult:
     filter_seconds: float
 
 
-def run_rpt(model, split, cfg, *, on_epoch=None, progress=False, description="rpt") -> RPTResult:
+def run_rpt(
+    model, split, cfg, *, on_epoch=None, progress=False, description="rpt", state=None
+) -> RPTResult:
     """Filter, then GRPO from the current (SPT) weights of ``model``; leaves ``model`` with the
     selected weights. ``cfg`` is the RunConfig (model_config holds the rpt_* settings).
     ``on_epoch(record, extra)`` gets epoch 0 (the start) and every RPT epoch; ``extra`` holds
@@ -207,7 +209,8 @@ def run_rpt(model, split, cfg, *, on_epoch=None, progress=False, description="rp
     t0 = time.perf_counter()
     ranks0 = evaluate(model, split, "valid", cfg.eval, cfg.train.eval_batch_size, cfg.train.bf16)
     before = metrics_from_ranks(ranks0, cfg.eval.ks)
-    if on_epoch:  # epoch 0 = the SPT checkpoint RPT starts from
+    resuming = state is not None and state.file.exists()  # its log has epoch 0 already
+    if on_epoch and not resuming:  # epoch 0 = the SPT checkpoint RPT starts from
         start_rec = EpochRecord(0, 0.0, 0.0, time.perf_counter() - t0, before)
         on_epoch(start_rec, {"loss": None, "note": "SPT checkpoint, before RPT"})
     start = copy.deepcopy(model.state_dict())
@@ -235,6 +238,9 @@ def run_rpt(model, split, cfg, *, on_epoch=None, progress=False, description="rp
         epoch_batches=c.rpt_epoch_batches or cfg.train.epoch_batches,
     )
     opt = torch.optim.Adam(model.parameters(), lr=c.rpt_lr, weight_decay=train.weight_decay)
+    if state is not None:  # the reference draws its S_0 from its own generator, which runs on
+        # across batches and epochs (rpt_ref_same_state off): a resumed RPT must go on from it
+        state.extras["reference_noise"] = (ref.eval_noise_state, ref.set_eval_noise_state)
     stats: dict = {}
 
     def epoch_done(rec):
@@ -246,7 +252,7 @@ def run_rpt(model, split, cfg, *, on_epoch=None, progress=False, description="rp
     outcome = train_model(
         model, subset_split(split, rows), train, cfg.eval,
         loss_fn=lambda batch: grpo_loss(model, ref, batch, stats), optimizer=opt,
-        on_epoch=epoch_done, progress=progress, description=description,
+        on_epoch=epoch_done, progress=progress, description=description, state=state,
     )
     improved = bool(outcome.best_valid) and outcome.best_valid[metric] > before[metric]
     if not improved:

@@ -1,0 +1,153 @@
+"""Pausing runs (``--pause-after``) and resuming them: the same numbers as a run that never
+stopped, logs without repeated lines, the segments recorded, the state dropped at the end."""
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+
+from lares_bench.config import RunConfig, TrainConfig
+from lares_bench.experiment import executor_for
+from lares_bench.resume import RunPaused
+from lares_bench.runs import execute_run
+from tests.model_checks import make_split, small_config
+
+
+def _epoch_lines(path):
+    """The epoch log without its timings (which differ between any two runs)."""
+    lines = [json.loads(x) for x in (path / "epochs.jsonl").read_text().splitlines()]
+    return [{k: v for k, v in x.items() if not k.endswith("_seconds")} for x in lines]
+
+
+def _through(cfg, split, root):
+    return execute_run(cfg, split, "fp", root, executor_for(cfg.model), progress=False,
+                       state_root=root / ".resume")
+
+
+def _paused_every_epoch(cfg, split, root):
+    """Call after call with the pause time already past: each call trains one epoch."""
+    calls = 0
+    while True:
+        calls += 1
+        assert calls < 20
+        try:
+            rec = execute_run(cfg, split, "fp", root, executor_for(cfg.model), progress=False,
+                              state_root=root / ".resume", pause_at=0.0)
+            return rec, calls
+        except RunPaused as e:
+            assert not (e.run_path / "result.json").exists()  # a paused run has no result
+            assert list((root / ".resume").rglob("*.pt"))
+
+
+def _assert_same_run(a, b):
+    assert a.path.name == b.path.name  # pausing is not part of the run's identity
+    for key in ("test", "valid", "selected_epoch", "epochs_run", "stop_reason"):
+        assert a.result[key] == b.result[key], key
+    np.testing.assert_array_equal(np.load(a.path / "ranks.npy"), np.load(b.path / "ranks.npy"))
+    assert _epoch_lines(a.path) == _epoch_lines(b.path)
+
+
+def test_a_run_paused_after_every_epoch_equals_one_that_ran_through(tmp_path):
+    split = make_split()
+    cfg = RunConfig(  # dropout on: the resumed generators must be the ones it stopped with
+        dataset="patterned", model="sasrec", model_config=small_config("sasrec"),
+        train=TrainConfig(epochs=4, batch_size=32, patience=10),
+    )
+    through = _through(cfg, split, tmp_path / "a")
+    paused, calls = _paused_every_epoch(cfg, split, tmp_path / "b")
+    assert calls == 4  # the last epoch ends the run instead of pausing it
+    _assert_same_run(through, paused)
+    assert "segments" not in through.result
+    segments = paused.result["segments"]
+    assert [s["epochs"]["train"] for s in segments] == [[1, 1], [2, 2], [3, 3], [4, 4]]
+    assert all(s["device"] and s["train_seconds"] > 0 for s in segments)
+    assert not [p for p in (tmp_path / "b" / ".resume").rglob("*") if p.is_file()]  # dropped
+
+
+def test_a_lares_run_paused_in_spt_and_in_rpt_equals_one_that_ran_through(tmp_path):
+    split = make_split(n_users=80)
+    mc = small_config("lares", rpt_epochs=2, rpt_batch_size=128, rpt_filter_passes=2,
+                      rpt_filter_topk=10, rpt_patience=3, test_depths=(1, 3))
+    cfg = RunConfig(dataset="patterned", model="lares", model_config=mc,
+                    train=TrainConfig(epochs=2, batch_size=128, lr=3e-3, patience=5,
+                                      eval_batch_size=256))
+    through = _through(cfg, split, tmp_path / "a")
+    paused, calls = _paused_every_epoch(cfg, split, tmp_path / "b")
+    assert calls == 3  # SPT epoch 1 | SPT epoch 2 (last), RPT epoch 1 | RPT epoch 2
+    _assert_same_run(through, paused)
+    for key in ("spt", "rpt"):  # both stages' selections and the filter's count
+        drop = {"seconds", "filter_seconds", "seconds_per_epoch", "train_seconds"}
+        assert ({k: v for k, v in through.result[key].items() if k not in drop}
+                == {k: v for k, v in paused.result[key].items() if k not in drop})
+    assert through.result["test_by_depth"] == paused.result["test_by_depth"] or all(
+        {k: v for k, v in m.items() if k != "seconds"}
+        == {k: v for k, v in paused.result["test_by_depth"][d].items() if k != "seconds"}
+        for d, m in through.result["test_by_depth"].items()
+    )
+    assert [s["epochs"] for s in paused.result["segments"]] == [
+        {"spt": [1, 1]}, {"spt": [2, 2], "rpt": [1, 1]}, {"rpt": [2, 2]},
+    ]
+    twins = [next((root / "runs/adhoc/patterned/lares-norpt").iterdir()) for root in
+             (tmp_path / "a", tmp_path / "b")]
+    a, b = (json.loads((t / "result.json").read_text()) for t in twins)
+    assert a["test"] == b["test"] and a["valid"] == b["valid"]
+
+
+def test_a_log_line_written_after_the_saved_state_is_dropped_on_resume(tmp_path):
+    """A call killed after the state was saved may have logged more epochs: the resumed run
+    must not repeat them."""
+    split = make_split()
+    cfg = RunConfig(dataset="patterned", model="sasrec", model_config=small_config("sasrec"),
+                    train=TrainConfig(epochs=2, batch_size=32, patience=10))
+    root = tmp_path / "b"
+    with pytest.raises(RunPaused) as paused:
+        execute_run(cfg, split, "fp", root, executor_for("sasrec"), progress=False,
+                    state_root=root / ".resume", pause_at=0.0)
+    log = paused.value.run_path / "epochs.jsonl"
+    log.write_text(log.read_text() + '{"epoch": 2, "note": "killed call"}\n')
+    rec = execute_run(cfg, split, "fp", root, executor_for("sasrec"), progress=False,
+                      state_root=root / ".resume")
+    assert [x["epoch"] for x in _epoch_lines(rec.path)] == [1, 2]
+    _assert_same_run(_through(cfg, split, tmp_path / "a"), rec)
+
+
+def test_force_starts_a_paused_run_afresh(tmp_path):
+    split = make_split()
+    cfg = RunConfig(dataset="patterned", model="sasrec", model_config=small_config("sasrec"),
+                    train=TrainConfig(epochs=3, batch_size=32, patience=10))
+    root = tmp_path / "b"
+    with pytest.raises(RunPaused):
+        execute_run(cfg, split, "fp", root, executor_for("sasrec"), progress=False,
+                    state_root=root / ".resume", pause_at=0.0)
+    rec = execute_run(cfg, split, "fp", root, executor_for("sasrec"), progress=False,
+                      state_root=root / ".resume", force=True)
+    assert "segments" not in rec.result and rec.result["epochs_run"] == 3
+    assert [x["epoch"] for x in _epoch_lines(rec.path)] == [1, 2, 3]
+
+
+def test_without_a_pause_time_no_state_is_written(tmp_path, monkeypatch):
+    import lares_bench.resume as resume
+
+    saved = []
+    monkeypatch.setattr(resume.RunState, "save", lambda self, *a, **k: saved.append(a))
+    split = make_split()
+    cfg = RunConfig(dataset="patterned", model="sasrec", model_config=small_config("sasrec"),
+                    train=TrainConfig(epochs=2, batch_size=32))
+    _through(cfg, split, tmp_path)
+    assert saved == []
+
+
+def test_the_paused_state_is_tied_to_the_run_hash(tmp_path):
+    """Another config (here another lr) never picks up a paused run's state."""
+    split = make_split()
+    cfg = RunConfig(dataset="patterned", model="sasrec", model_config=small_config("sasrec"),
+                    train=TrainConfig(epochs=3, batch_size=32, patience=10))
+    root = tmp_path / "b"
+    with pytest.raises(RunPaused):
+        execute_run(cfg, split, "fp", root, executor_for("sasrec"), progress=False,
+                    state_root=root / ".resume", pause_at=0.0)
+    other = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, lr=2e-3))
+    rec = execute_run(other, split, "fp", root, executor_for("sasrec"), progress=False,
+                      state_root=root / ".resume")
+    assert "segments" not in rec.result and rec.result["epochs_run"] == 3
