@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from lares_bench.runs import load_ranks
 from lares_bench.stats import holm, paired_test
 from lares_bench.tables import to_markdown
 
@@ -31,7 +32,7 @@ def _stack(root: Path, runs: pd.Series, name: str) -> np.ndarray | None:
     paths = [root / run / name for run in runs]
     if not paths or not all(p.exists() for p in paths):
         return None
-    return np.stack([np.load(p) for p in paths])
+    return np.stack([load_ranks(p) for p in paths])
 
 
 def depth_significance(root: Path, lares: pd.DataFrame, ref: int, metric: str = METRIC) -> pd.DataFrame:

@@ -18,7 +18,7 @@ from lares_bench.config import ConfigError, RunConfig, TrainConfig, apply_overri
 from lares_bench.data.split import LeaveOneOutSplit
 from lares_bench.evaluation import metrics_from_ranks
 from lares_bench.resume import RunState
-from lares_bench.runs import append_jsonl, atomic_write_npy
+from lares_bench.runs import append_jsonl, save_ranks
 from lares_bench.training import evaluate, seed_everything, train_model
 
 
@@ -59,8 +59,8 @@ def finish_run(model, split: LeaveOneOutSplit, cfg: RunConfig, path: Path, outco
     t0 = time.perf_counter()
     test_ranks = evaluate(model, split, "test", cfg.eval, cfg.train.eval_batch_size, cfg.train.bf16)
     test_seconds = time.perf_counter() - t0
-    atomic_write_npy(path / "ranks.npy", test_ranks.astype(np.int32))
-    atomic_write_npy(path / "valid_ranks.npy", outcome.valid_ranks.astype(np.int32))
+    save_ranks(path / "ranks.npy", test_ranks, split.n_items)
+    save_ranks(path / "valid_ranks.npy", outcome.valid_ranks, split.n_items)
     train_epochs = [r.train_seconds for r in outcome.epochs if r.train_seconds > 0]
     return {
         "selected_epoch": outcome.best_epoch,

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from lares_bench import ablation
-from lares_bench.runs import atomic_write_bytes
+from lares_bench.runs import atomic_write_bytes, load_ranks
 from lares_bench.stats import holm, paired_test, significance_mark
 from lares_bench.tables import MAIN_METRICS, collect_records, one_setting_per_model, to_markdown
 
@@ -87,7 +87,7 @@ def stacked_ranks(root: Path, runs: pd.DataFrame) -> np.ndarray | None:
         path = root / run / "ranks.npy"
         if not path.exists():
             return None
-        arrays.append(np.load(path))
+        arrays.append(load_ranks(path))
     if len({a.shape for a in arrays}) != 1:
         return None
     return np.stack(arrays)

@@ -4,7 +4,8 @@
         config.json   the full resolved RunConfig
         env.json      git sha, versions, device, threads
         epochs.jsonl  per-epoch loss, validation metrics, seconds (rewritten from scratch on rerun)
-        ranks.npy     per-user test ranks at the selected epoch (valid_ranks.npy beside it)
+        ranks.npy     per-user test ranks at the selected epoch (valid_ranks.npy beside it);
+                      uint16 where n_items fits (read them with ``load_ranks``)
         result.json   written last: selected epoch, valid and test metrics, timings, parameters
 
 A run paused by ``--pause-after`` keeps its training state under the state root
@@ -48,6 +49,25 @@ def atomic_write_npy(path: Path, array: np.ndarray) -> None:
     buf = io.BytesIO()
     np.save(buf, array)
     atomic_write_bytes(path, buf.getvalue())
+
+
+def rank_dtype(n_items: int) -> type:
+    """Ranks run from 1 to n_items: two bytes each where that fits (halves the records,
+    which travel with the checkout), else four."""
+    return np.uint16 if n_items <= np.iinfo(np.uint16).max else np.int32
+
+
+def save_ranks(path: Path, ranks: np.ndarray, n_items: int) -> None:
+    ranks = np.asarray(ranks)
+    if ranks.size and (ranks.min() < 1 or ranks.max() > n_items):
+        raise ValueError(f"{path.name}: ranks outside 1..{n_items}")
+    atomic_write_npy(path, ranks.astype(rank_dtype(n_items)))
+
+
+def load_ranks(path: Path) -> np.ndarray:
+    """Stored ranks as int64, whatever their width on disk (int32 before 0.3.0's uint16):
+    differences of unsigned ranks would wrap."""
+    return np.load(path).astype(np.int64)
 
 
 # Config fields added after a release, with the value that reproduces the old behaviour. At

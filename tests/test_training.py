@@ -240,3 +240,21 @@ def test_a_model_max_len_that_differs_from_the_split_is_refused_by_name():
     assert same.model_config.max_len == 50
     with pytest.raises(ConfigError, match="model.max_len=20 differs from beauty's max_len 50"):
         build_run_config("beauty", "sasrec", max_len=50, overrides={"model": {"max_len": "20"}})
+
+
+def test_ranks_are_stored_in_two_bytes_where_they_fit_and_read_back_as_int64(tmp_path):
+    import numpy as np
+
+    from lares_bench.runs import load_ranks, save_ranks
+
+    ranks = np.array([1, 7, 40_000, 65_535])
+    save_ranks(tmp_path / "small.npy", ranks, n_items=65_535)
+    assert np.load(tmp_path / "small.npy").dtype == np.uint16
+    back = load_ranks(tmp_path / "small.npy")
+    assert back.dtype == np.int64 and np.array_equal(back, ranks)
+    assert (back[:1] - back[1:2])[0] == -6  # no unsigned wrap-around after loading
+    save_ranks(tmp_path / "large.npy", np.array([1, 70_000]), n_items=70_000)
+    assert np.load(tmp_path / "large.npy").dtype == np.int32
+    with pytest.raises(ValueError, match="bad.npy: ranks outside 1..10"):
+        save_ranks(tmp_path / "bad.npy", np.array([0, 3]), n_items=10)
+    assert not (tmp_path / "bad.npy").exists()

@@ -49,7 +49,7 @@ import torch
 
 from lares_bench.evaluation import metrics_from_ranks, rank_part_many
 from lares_bench.lares.rpt import run_rpt
-from lares_bench.runs import append_jsonl, atomic_write_json, atomic_write_npy, run_hash
+from lares_bench.runs import append_jsonl, atomic_write_json, run_hash, save_ranks
 from lares_bench.training import TrainOutcome, train_model
 
 ABLATION_SUITE = "ablation"  # lares_bench.ablation.SUITE (not imported: it imports pandas)
@@ -99,7 +99,7 @@ def score_at_depths(model, split, cfg, path: Path) -> tuple[dict, float]:
     model.train(was_training)
     by_depth = {}
     for k in sorted(ranks):
-        atomic_write_npy(path / f"ranks_depth_{k}.npy", ranks[k].astype(np.int32))
+        save_ranks(path / f"ranks_depth_{k}.npy", ranks[k], split.n_items)
         by_depth[str(k)] = metrics_from_ranks(ranks[k], cfg.eval.ks)
     return by_depth, round(seconds, 4)
 
