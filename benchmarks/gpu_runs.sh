@@ -8,6 +8,12 @@
 #              so that the results are packed before the call's own time limit
 #   PARALLEL   processes at once (default 4)
 #   LARES_S    train.max_train_seconds of each LARES stage (SPT, then RPT), main runs (200)
+#   PAUSE      instead of LARES_S: the LARES main runs train without a budget (the real
+#              config) and pause PAUSE seconds after they start (run --pause-after); their
+#              states come back as state.tgz.NN (15 MB pieces) and, carried next time in
+#              gpu_state/ (git-ignored; carry: ["gpu_state"]), are resumed first. A LARES run's
+#              state is about 16 MB in SPT, 20 MB in RPT: the checkout travels only up to
+#              64 MiB in all, so carry two at most.
 #   BASE_S     train.max_train_seconds of each baseline run (200)
 #   ABL_S      train.max_train_seconds of each LARES stage in the depth ablation (90)
 #   ABL_PARTS  parallel parts of the ablation (8); ABL_DEPTH (1..8)
@@ -40,6 +46,10 @@ read -r -a extra <<<"${EXTRA:-}"
 res=gpu_results
 logs=/tmp/lares-logs
 mkdir -p "$res" "$logs"
+start=$(date +%s)
+if compgen -G "gpu_state/state.tgz.*" >/dev/null; then  # paused runs carried from a last call
+  cat gpu_state/state.tgz.* | tar xzf - -C "$res"
+fi
 log="$out/runs.log"
 
 launch() {  # launch NAME CMD...: wait for a free slot, start unless past the deadline
@@ -60,8 +70,13 @@ run=(python -m lares_bench run --suite main --datasets "$dataset" --device "$dev
      --results-dir "$res" --no-progress --seeds 1)
 for s in "${seeds[@]}"; do  # issue 4: LARES (writes the w/o-RPT twin) and w/o SPT
   for m in ${LARES_MODELS-lares lares-nospt}; do
-    launch "$m-s$s" "${run[@]}" --models "$m" --first-seed "$s" \
-      --set "train.max_train_seconds=${LARES_S:-200}" "${extra[@]}"
+    if [[ -n "${PAUSE:-}" ]]; then
+      launch "$m-s$s" "${run[@]}" --models "$m" --first-seed "$s" \
+        --pause-after "$(( PAUSE - ($(date +%s) - start) ))" "${extra[@]}"
+    else
+      launch "$m-s$s" "${run[@]}" --models "$m" --first-seed "$s" \
+        --set "train.max_train_seconds=${LARES_S:-200}" "${extra[@]}"
+    fi
   done
 done
 parts="${ABL_PARTS:-8}"
@@ -80,6 +95,10 @@ wait
 echo "$(date -u +%T) all done" >>"$log"
 n=$(find "$res" -name result.json | wc -l)
 echo "finished runs: $n" >>"$log"
-tar czf "$out/runs.tgz" --exclude='*.pt' "$res"
+tar czf "$out/runs.tgz" --exclude='*.pt' --exclude=.resume "$res"
+if [[ -d "$res/.resume" ]] && compgen -G "$res/.resume/*" >/dev/null; then
+  tar czf - -C "$res" .resume | split -b 15M -d - "$out/state.tgz."
+  echo "paused-run states: $(du -sh "$res/.resume" | cut -f1) in $(ls "$out"/state.tgz.* | wc -l) pieces" >>"$log"
+fi
 tar czf "$out/logs.tgz" -C "$logs" .
 cat "$log"

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # One lent-GPU call (about TOTAL=540 s): LARES speed timings, each alone on the device, then
-# LARES beauty runs (SPT, its no-RPT twin, RPT), seeds 0-2 at once, with training budgets
-# sized to finish inside the call:
+# LARES beauty runs (SPT, its no-RPT twin, RPT) of seeds SEEDS (0 1) at once, in their real
+# config, paused before the call ends (run --pause-after) and resumed by the next call from the
+# states it carries in gpu_state/ (see gpu_runs.sh, PAUSE; BUDGETED=1: time-budgeted runs
+# that finish inside the call instead):
 #   LARES_BENCH_DATA=<datasets folder> bash benchmarks/gpu_session.sh [cuda|cpu]
 # The runs replay SPT from CUDA graphs (train.cuda_graphs) only if the CUDA graph test passed
 # and the graphed epoch was faster than the eager fused one in the timings.
-# Writes $OUT/check/ (timings: check.log, logs.tgz) and $OUT/ (runs.log, runs.tgz, logs.tgz).
-# Env: TIMINGS (see gpu_check.sh), TOTAL, PARALLEL (3), SEEDS, EXTRA, BENCH_DATASET, DATASET.
+# Writes $OUT/: check.log (timings), runs.log, runs.tgz (records of finished runs), logs.tgz,
+# state.tgz.NN (paused runs: copy them to gpu_state/ and carry it next time).
+# Env: TIMINGS (see gpu_check.sh), TOTAL, PARALLEL (2), SEEDS, EXTRA, BENCH_DATASET, DATASET.
 set -uo pipefail
 dev="${1:-cuda}"
 start=$(date +%s)
@@ -32,9 +35,19 @@ PY
 then extra="$extra --set train.cuda_graphs=true"; fi
 
 left=$(( ${TOTAL:-540} - ($(date +%s) - start) ))
-hard=$(( left - 25 ))        # pack the results before the call's limit
-stage=$(( hard > 160 ? (hard - 100) / 2 : 30 ))  # SPT, then RPT at most as long, plus filter, tests, start-up
-echo "runs: $left s left, hard limit $hard s, $stage s per LARES stage, extra: $extra"
-EXTRA="$extra" DEADLINE=60 HARD="$hard" LARES_S="$stage" LARES_MODELS="${LARES_MODELS-lares}" \
-  BASELINES="" ABL_PARTS=0 PARALLEL="${PARALLEL:-3}" OUT="$out" bash benchmarks/gpu_runs.sh "$dev"
+hard=$(( left - 30 ))  # pack the results before the call's limit
+if [[ -n "${BUDGETED:-}" ]]; then  # budgeted runs that finish inside the call (the old way)
+  stage=$(( hard > 160 ? (hard - 100) / 2 : 30 ))  # SPT, then RPT at most as long, + tests
+  timing=(LARES_S="$stage")
+else  # the real config, paused before the hard limit (an epoch under contention: ~20-60 s)
+  timing=(PAUSE="$(( hard > 240 ? hard - 120 : hard / 2 ))")
+fi
+echo "runs: $left s left, hard limit $hard s, ${timing[*]}, extra: $extra"
+env "${timing[@]}" EXTRA="$extra" DEADLINE=60 HARD="$hard" LARES_MODELS="${LARES_MODELS-lares}" \
+  BASELINES="" ABL_PARTS=0 PARALLEL="${PARALLEL:-2}" SEEDS="${SEEDS:-0 1}" OUT="$out" \
+  bash benchmarks/gpu_runs.sh "$dev"
+# at most 8 files come back: check.log, runs.log, runs.tgz, logs.tgz and up to 4 state pieces
+mv "$out/check/check.log" "$out/check.log"
+tar czf "$out/logs.tgz" -C /tmp lares-check-logs lares-logs 2>/dev/null
+rm -rf "$out/check"
 echo "session seconds: $(( $(date +%s) - start ))"

@@ -74,7 +74,7 @@ def load_ranks(path: Path) -> np.ndarray:
 # that value they are left out of the hash, so the records written before they existed keep
 # their directories (and a rerun still skips them); any other value is hashed as usual.
 HASH_NEUTRAL_DEFAULTS: dict[str, dict[str, Any]] = {
-    "train": {"tf32": False, "min_steps": 0, "epoch_batches": 0, "cuda_graphs": False},  # 0.3.0
+    "train": {"tf32": False, "min_steps": 0, "epoch_batches": 0},  # 0.3.0
     "model_config": {"rpt_epoch_batches": 0, "pass_fusion": "auto"},
 }
 # pass_fusion (added in 0.3.0) only regroups independent runs into fewer recurrent passes (the
@@ -82,9 +82,22 @@ HASH_NEUTRAL_DEFAULTS: dict[str, dict[str, Any]] = {
 # written before it ran the passes apart under the same hash.
 
 
+# How a run executes, not what it computes: recorded in config.json, left out of the hash (and
+# of the tables' settings), so that one run can be paused on a machine with CUDA graphs and
+# resumed on one without, and graphed runs share the rows of eager ones. Like the device,
+# they change only the order of random draws (graph replay of dropout) and rounding.
+EXECUTION_FIELDS: dict[str, tuple[str, ...]] = {"train": ("device", "cuda_graphs")}
+
+
+def drop_execution_fields(config: dict) -> dict:
+    for section, keys in EXECUTION_FIELDS.items():
+        for key in keys:
+            config.get(section, {}).pop(key, None)
+    return config
+
+
 def run_hash(cfg: RunConfig, data_fingerprint: str) -> str:
-    d = cfg.to_dict()
-    d["train"].pop("device", None)
+    d = drop_execution_fields(cfg.to_dict())
     for section, neutral in HASH_NEUTRAL_DEFAULTS.items():
         for key, value in neutral.items():
             if key in d[section] and d[section][key] == value:

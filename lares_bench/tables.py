@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from lares_bench.runs import atomic_write_bytes
+from lares_bench.runs import atomic_write_bytes, drop_execution_fields
 
 MAIN_METRICS = ("HR@5", "HR@10", "HR@20", "NDCG@5", "NDCG@10", "NDCG@20", "MRR")
 
@@ -24,7 +24,7 @@ def settings_id(config: dict) -> str:
     c["eval"] = {**_defaults("eval"), **c["eval"]}
     c["model_config"] = {**_defaults("model", c.get("model", "")), **c.get("model_config", {})}
     c["train"].pop("seed", None)
-    c["train"].pop("device", None)
+    drop_execution_fields(c)
     return hashlib.sha256(json.dumps(c, sort_keys=True, default=list).encode()).hexdigest()[:8]
 
 

@@ -213,6 +213,22 @@ def test_settings_id_ignores_seed_device_and_fields_added_later_at_their_default
     assert settings_id(budget.to_dict()) != settings_id(base)
 
 
+def test_cuda_graphs_change_neither_the_run_hash_nor_the_settings():
+    """An execution detail like the device: a run paused with graphs resumes without them."""
+    from lares_bench.experiment import build_run_config
+    from lares_bench.runs import run_hash
+    from lares_bench.tables import settings_id
+
+    eager = build_run_config("beauty", "lares", seed=0, device="cuda")
+    graphed = build_run_config("beauty", "lares", seed=0, device="cuda",
+                               overrides={"train": {"cuda_graphs": "true"}})
+    assert graphed.train.cuda_graphs and graphed.to_dict()["train"]["cuda_graphs"] is True
+    assert run_hash(graphed, "fp") == run_hash(eager, "fp")
+    assert settings_id(graphed.to_dict()) == settings_id(eager.to_dict())
+    fused = build_run_config("beauty", "lares", seed=0, overrides={"model": {"pass_fusion": "off"}})
+    assert run_hash(fused, "fp") != run_hash(eager, "fp")  # not an execution field: hashed
+
+
 def test_one_setting_per_model_prefers_runs_without_budget_then_more_seeds():
     import pandas as pd
 
