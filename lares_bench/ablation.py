@@ -139,6 +139,8 @@ class AblationRequest:
     progress: bool = True
     force: bool = False
     shard: tuple[int, int] | None = None  # (k, n): run only the k-th of n parts of the plan
+    pause_after: float = 0.0  # seconds; runs still training then pause (0 = never)
+    state_dir: Path | None = None  # paused runs' states (default: <results_root>/.resume)
 
 
 @dataclass(frozen=True)
@@ -260,13 +262,15 @@ def run_ablation(
     of the plan runs and no tables are written (a run without a shard writes them, skipping
     the finished runs)."""
     from lares_bench.experiment import build_run_config, executor_for
-    from lares_bench.runs import execute_run
+    from lares_bench.resume import pause_deadline, refuse_start_after, state_root
+    from lares_bench.runs import execute_run, run_dir
     from lares_bench.suites import load_split
     from lares_bench.training import resolve_device
 
     plan = shard_plan(plan_runs(req), req.shard)  # validate everything before loading data
     load = load or load_split
     device = resolve_device(req.device)
+    pause_at = pause_deadline(req.pause_after)
     out: dict[str, list[RunRecord]] = {}
     for dataset in req.datasets:
         data, split = load(dataset, req.data_dir, req.cache_dir, device)
@@ -276,9 +280,11 @@ def run_ablation(
                 dataset, run.model, seed=run.seed, max_len=split.max_len, suite=SUITE,
                 overrides=run.overrides, device=req.device,
             )
+            refuse_start_after(pause_at, run_dir(req.results_root, cfg, data.fingerprint()), req.force)
             rec = execute_run(
                 cfg, split, data.fingerprint(), req.results_root, executor_for(run.model),
                 progress=req.progress, force=req.force,
+                state_root=state_root(req.results_root, req.state_dir), pause_at=pause_at,
             )
             records.append(rec)
             if on_run:

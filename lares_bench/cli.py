@@ -19,7 +19,10 @@ err = Console(stderr=True)
 
 DATA_DIR_HELP = "Folder with the benchmark files (layout of shared/datasets). Env: LARES_BENCH_DATA."
 CACHE_HELP = "Cache for parsed data. Env: LARES_BENCH_CACHE (default ~/.cache/lares-bench)."
-PAUSED_EXIT = 3  # "lares-bench run --pause-after": stopped with runs left to resume
+PAUSED_EXIT = 3  # --pause-after: stopped with runs left to resume
+PAUSE_HELP = ("Seconds after which a run still training saves its state at the end of its epoch "
+              "and stops (exit code 3); the same command resumes it. 0 = never.")
+STATE_DIR_HELP = "Where paused runs keep their training state (default: RESULTS_DIR/.resume)."
 
 
 def data_dir_option(value: Path | None) -> Path | None:
@@ -74,13 +77,8 @@ def run(
     set_: list[str] = typer.Option([], "--set", help="Override, e.g. train.lr=5e-4 model.d=128"),
     force: bool = typer.Option(False, help="Rerun finished runs."),
     progress: bool = typer.Option(True, help="Show progress bars."),
-    pause_after: float = typer.Option(
-        0.0, min=0.0, help="Seconds after which a run still training saves its state at the end "
-        "of its epoch and stops (exit code 3); the same command resumes it. 0 = never.",
-    ),
-    state_dir: Path = typer.Option(
-        None, help="Where paused runs keep their training state (default: RESULTS_DIR/.resume)."
-    ),
+    pause_after: float = typer.Option(0.0, min=0.0, help=PAUSE_HELP),
+    state_dir: Path = typer.Option(None, help=STATE_DIR_HELP),
 ) -> None:
     """Train and evaluate a grid of (dataset, model, seed) runs and write results/<suite>/."""
     from baselines import MODELS
@@ -207,6 +205,8 @@ def ablate(
         None, help="K/N: run only part K of N of the plan (N processes in parallel, e.g. on one "
         "GPU); tables are written by a run without --shard once all parts are done.",
     ),
+    pause_after: float = typer.Option(0.0, min=0.0, help=PAUSE_HELP),
+    state_dir: Path = typer.Option(None, help=STATE_DIR_HELP),
 ) -> None:
     """LARES depth sweeps (train depth, test depth) x SPT/RPT, and the named ablations;
     tables in results/ablation/<dataset>/."""
@@ -221,6 +221,7 @@ def ablate(
         shard_plan,
     )
     from lares_bench.config import ConfigError, parse_set_options
+    from lares_bench.resume import RunPaused
 
     try:
         if backbone not in ("transformer", "fmlp", "bsarec"):
@@ -246,6 +247,8 @@ def ablate(
             progress=progress,
             force=force,
             shard=parse_shard(shard) if shard else None,
+            pause_after=pause_after,
+            state_dir=state_dir,
         )
         plan = shard_plan(plan_runs(req), req.shard)
     except (DepthRangeError, ConfigError, KeyError, ValueError) as e:
@@ -286,6 +289,9 @@ def ablate(
 
     try:
         run_ablation(req, on_run=show)
+    except RunPaused as e:
+        err.print(f"[yellow]{e}[/]")
+        raise typer.Exit(PAUSED_EXIT) from None
     except (FileNotFoundError, KeyError, ValueError, RuntimeError) as e:
         fail(str(e).strip("'\""))
     if req.shard is not None:

@@ -46,6 +46,23 @@ class RunPaused(Exception):
         self.run_path, self.epoch = run_path, epoch
 
 
+def state_root(results_root: Path, state_dir: Path | None) -> Path:
+    """Where paused runs keep their states: ``--state-dir``, else RESULTS_DIR/.resume."""
+    return state_dir or results_root / ".resume"
+
+
+def pause_deadline(pause_after: float) -> float | None:
+    """The ``time.time()`` at which runs pause, for ``--pause-after`` seconds (0 = never)."""
+    return time.time() + pause_after if pause_after > 0 else None
+
+
+def refuse_start_after(deadline: float | None, path: Path, force: bool) -> None:
+    """Past the pause time a grid starts no run that is not finished (it would only pause)."""
+    finished = (path / "result.json").exists() and not force
+    if deadline is not None and time.time() >= deadline and not finished:
+        raise RunPaused(path, 0)
+
+
 def capture_rng(gen: torch.Generator) -> dict[str, Any]:
     state = {
         "python": random.getstate(),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +13,7 @@ from baselines import MODELS, get_spec
 from lares_bench.config import ConfigError
 from lares_bench.data.split import LeaveOneOutSplit
 from lares_bench.experiment import build_run_config, executor_for
-from lares_bench.resume import RunPaused
+from lares_bench.resume import pause_deadline, refuse_start_after, state_root
 from lares_bench.runs import RunRecord, execute_run, run_dir
 from lares_bench.tables import write_suite_tables
 from lares_bench.training import resolve_device
@@ -111,9 +110,6 @@ class GridRequest:
     pause_after: float = 0.0  # seconds; runs still training then pause (0 = never)
     state_dir: Path | None = None  # paused runs' states (default: <results_root>/.resume)
 
-    def state_root(self) -> Path:
-        return self.state_dir or self.results_root / ".resume"
-
 
 def load_split(name: str, data_dir: Path | None, cache_dir: Path | None, device: torch.device):
     """Load a dataset by registry name and move its leave-one-out split to ``device``."""
@@ -161,7 +157,7 @@ def run_grid(req: GridRequest, on_run: Callable[[RunRecord], None] | None = None
     check_model_keys(req)
     check_datasets(req.datasets)  # every name is known before anything trains
     device = resolve_device(req.device)
-    pause_at = time.time() + req.pause_after if req.pause_after > 0 else None
+    pause_at = pause_deadline(req.pause_after)
     records: list[RunRecord] = []
     for dataset in req.datasets:
         data, split = load_split(dataset, req.data_dir, req.cache_dir, device)
@@ -172,13 +168,10 @@ def run_grid(req: GridRequest, on_run: Callable[[RunRecord], None] | None = None
                     dataset, model, seed=seed, max_len=split.max_len, suite=req.suite,
                     overrides=overrides_for(model, req), device=req.device,
                 )
-                path = run_dir(req.results_root, cfg, fingerprint)
-                finished = (path / "result.json").exists() and not req.force
-                if pause_at is not None and time.time() >= pause_at and not finished:
-                    raise RunPaused(path, 0)  # past the pause time: start nothing new
+                refuse_start_after(pause_at, run_dir(req.results_root, cfg, fingerprint), req.force)
                 rec = execute_run(
                     cfg, split, fingerprint, req.results_root, executor_for(model),
-                    progress=req.progress, force=req.force, state_root=req.state_root(),
+                    progress=req.progress, force=req.force, state_root=state_root(req.results_root, req.state_dir),
                     pause_at=pause_at,
                 )
                 records.append(rec)

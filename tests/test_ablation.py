@@ -241,3 +241,21 @@ def test_a_named_variants_no_rpt_twin_gets_its_own_row():
     assert variant_label("lares-notla", True, True) == "LARES w/o TLA"
     assert variant_label("lares-notla", True, False) == "LARES w/o TLA, w/o RPT"
     assert variant_label("lares", True, False) == "LARES w/o RPT"
+
+
+def test_ablate_pauses_and_the_same_command_resumes(tmp_path, monkeypatch):
+    from lares_bench.resume import RunState
+
+    monkeypatch.setattr(suites, "load_split", tiny_synthetic)
+    runner = CliRunner()
+    args = ["ablate", *TINY, "--set", "train.epochs=2", "--results-dir", str(tmp_path)]
+    with monkeypatch.context() as m:  # the pause time comes during the first run's first epoch
+        m.setattr(RunState, "should_pause", lambda self: True)
+        paused = runner.invoke(app, [*args, "--pause-after", "3600"])
+    assert paused.exit_code == 3, paused.output
+    assert "paused after epoch 1" in " ".join(paused.output.split())
+    assert list((tmp_path / ".resume").rglob("*.pt"))
+    done = runner.invoke(app, args)
+    assert done.exit_code == 0, done.output
+    resumed = [json.loads(p.read_text()) for p in tmp_path.glob("runs/ablation/**/result.json")]
+    assert sum("segments" in r for r in resumed) == 1  # the run that paused, finished later
