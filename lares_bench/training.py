@@ -230,6 +230,8 @@ def train_model(
         model.load_state_dict(saved["model"])
         opt.load_state_dict(saved["optimizer"])
         best_value, best_epoch, best_valid, best_ranks, best_state = saved["best"]
+        if best_state == "current":  # selected at the epoch it paused after: not saved twice
+            best_state = copy.deepcopy(model.state_dict())
         records, bad_epochs, total_train, steps = saved["progress"]
         restore_rng(saved["rng"], gen)
         for name, (_, put) in state.extras.items():
@@ -308,7 +310,8 @@ def train_model(
                 state.save({
                     "finished": False, "epoch": epoch, "model": model.state_dict(),
                     "optimizer": opt.state_dict(),
-                    "best": (best_value, best_epoch, best_valid, best_ranks, best_state),
+                    "best": (best_value, best_epoch, best_valid, best_ranks,
+                             "current" if best_epoch == epoch else best_state),
                     "progress": (records, bad_epochs, total_train, steps),
                     "rng": capture_rng(gen),
                     "extras": {name: get() for name, (get, _) in state.extras.items()},

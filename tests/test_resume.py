@@ -151,3 +151,32 @@ def test_the_paused_state_is_tied_to_the_run_hash(tmp_path):
     rec = execute_run(other, split, "fp", root, executor_for("sasrec"), progress=False,
                       state_root=root / ".resume")
     assert "segments" not in rec.result and rec.result["epochs_run"] == 3
+
+
+def test_a_run_whose_best_epoch_lies_before_the_pause_keeps_those_weights(tmp_path, monkeypatch):
+    """Validation made to peak at epoch 1: every later pause must carry epoch 1's weights
+    (saved apart from the current ones), and the resumed run selects them as the through run."""
+    import lares_bench.training as training
+
+    real = training.metrics_from_ranks
+
+    def peak_at_first_epoch(ranks, ks):
+        metrics = real(ranks, ks)
+        calls.append(1)
+        return {**metrics, "NDCG@10": 1.0 if len(calls) == 1 else 0.5 / len(calls)}
+
+    split = make_split()
+    cfg = RunConfig(dataset="patterned", model="sasrec", model_config=small_config("sasrec"),
+                    train=TrainConfig(epochs=4, batch_size=32, patience=10))
+    monkeypatch.setattr(training, "metrics_from_ranks", peak_at_first_epoch)
+    calls = []
+    through = _through(cfg, split, tmp_path / "a")
+    calls = []
+    saved_best = []
+    real_save = training.StageState.save
+    monkeypatch.setattr(training.StageState, "save", lambda self, payload, pausing: (
+        saved_best.append(payload.get("best", (None,) * 5)[4]), real_save(self, payload, pausing=pausing)))
+    paused, _ = _paused_every_epoch(cfg, split, tmp_path / "b")
+    assert through.result["selected_epoch"] == paused.result["selected_epoch"] == 1
+    np.testing.assert_array_equal(np.load(through.path / "ranks.npy"), np.load(paused.path / "ranks.npy"))
+    assert saved_best[0] == "current" and all(isinstance(b, dict) for b in saved_best[1:3])
