@@ -12,7 +12,8 @@
 #              config) and pause PAUSE seconds after they start (run --pause-after); their
 #              states come back as state.tgz.NN (15 MB pieces) and, carried next time in
 #              gpu_state/ (git-ignored; carry: ["gpu_state"]), are resumed first. A LARES run's
-#              state is about 16 MB in SPT, 20 MB in RPT: the checkout travels only up to
+#              state is 11.8-15.7 MB in SPT, 15.7-19.6 MB in RPT (978k parameters: model,
+#              Adam moments, earlier best weights; SPT's end): the checkout travels only up to
 #              64 MiB in all, so carry two at most.
 #   BASE_S     train.max_train_seconds of each baseline run (200)
 #   ABL_S      train.max_train_seconds of each LARES stage in the depth ablation (90)
