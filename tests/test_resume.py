@@ -21,8 +21,7 @@ def _epoch_lines(path):
 
 
 def _through(cfg, split, root):
-    return execute_run(cfg, split, "fp", root, executor_for(cfg.model), progress=False,
-                       state_root=root / ".resume")
+    return _run(cfg, split, root)
 
 
 def _paused_every_epoch(cfg, split, root):
@@ -32,12 +31,26 @@ def _paused_every_epoch(cfg, split, root):
         calls += 1
         assert calls < 20
         try:
-            rec = execute_run(cfg, split, "fp", root, executor_for(cfg.model), progress=False,
-                              state_root=root / ".resume", pause_at=0.0)
-            return rec, calls
+            return _run(cfg, split, root, pause_at=0.0), calls
         except RunPaused as e:
             assert not (e.run_path / "result.json").exists()  # a paused run has no result
             assert list((root / ".resume").rglob("*.pt"))
+
+
+def _sasrec(epochs, patience=10):
+    return RunConfig(dataset="patterned", model="sasrec", model_config=small_config("sasrec"),
+                     train=TrainConfig(epochs=epochs, batch_size=32, patience=patience))
+
+
+def _run(cfg, split, root, **kw):
+    return execute_run(cfg, split, "fp", root, executor_for(cfg.model), progress=False,
+                       state_root=root / ".resume", **kw)
+
+
+def _pause_once(cfg, split, root) -> RunPaused:
+    with pytest.raises(RunPaused) as paused:
+        _run(cfg, split, root, pause_at=0.0)
+    return paused.value
 
 
 def _assert_same_run(a, b):
@@ -50,10 +63,7 @@ def _assert_same_run(a, b):
 
 def test_a_run_paused_after_every_epoch_equals_one_that_ran_through(tmp_path):
     split = make_split()
-    cfg = RunConfig(  # dropout on: the resumed generators must be the ones it stopped with
-        dataset="patterned", model="sasrec", model_config=small_config("sasrec"),
-        train=TrainConfig(epochs=4, batch_size=32, patience=10),
-    )
+    cfg = _sasrec(epochs=4)  # dropout on: the resumed generators must be the ones it stopped with
     through = _through(cfg, split, tmp_path / "a")
     paused, calls = _paused_every_epoch(cfg, split, tmp_path / "b")
     assert calls == 4  # the last epoch ends the run instead of pausing it
@@ -98,30 +108,21 @@ def test_a_log_line_written_after_the_saved_state_is_dropped_on_resume(tmp_path)
     """A call killed after the state was saved may have logged more epochs: the resumed run
     must not repeat them."""
     split = make_split()
-    cfg = RunConfig(dataset="patterned", model="sasrec", model_config=small_config("sasrec"),
-                    train=TrainConfig(epochs=2, batch_size=32, patience=10))
+    cfg = _sasrec(epochs=2)
     root = tmp_path / "b"
-    with pytest.raises(RunPaused) as paused:
-        execute_run(cfg, split, "fp", root, executor_for("sasrec"), progress=False,
-                    state_root=root / ".resume", pause_at=0.0)
-    log = paused.value.run_path / "epochs.jsonl"
+    log = _pause_once(cfg, split, root).run_path / "epochs.jsonl"
     log.write_text(log.read_text() + '{"epoch": 2, "note": "killed call"}\n')
-    rec = execute_run(cfg, split, "fp", root, executor_for("sasrec"), progress=False,
-                      state_root=root / ".resume")
+    rec = _run(cfg, split, root)
     assert [x["epoch"] for x in _epoch_lines(rec.path)] == [1, 2]
     _assert_same_run(_through(cfg, split, tmp_path / "a"), rec)
 
 
 def test_force_starts_a_paused_run_afresh(tmp_path):
     split = make_split()
-    cfg = RunConfig(dataset="patterned", model="sasrec", model_config=small_config("sasrec"),
-                    train=TrainConfig(epochs=3, batch_size=32, patience=10))
+    cfg = _sasrec(epochs=3)
     root = tmp_path / "b"
-    with pytest.raises(RunPaused):
-        execute_run(cfg, split, "fp", root, executor_for("sasrec"), progress=False,
-                    state_root=root / ".resume", pause_at=0.0)
-    rec = execute_run(cfg, split, "fp", root, executor_for("sasrec"), progress=False,
-                      state_root=root / ".resume", force=True)
+    _pause_once(cfg, split, root)
+    rec = _run(cfg, split, root, force=True)
     assert "segments" not in rec.result and rec.result["epochs_run"] == 3
     assert [x["epoch"] for x in _epoch_lines(rec.path)] == [1, 2, 3]
 
@@ -131,25 +132,18 @@ def test_without_a_pause_time_no_state_is_written(tmp_path, monkeypatch):
 
     saved = []
     monkeypatch.setattr(resume.RunState, "save", lambda self, *a, **k: saved.append(a))
-    split = make_split()
-    cfg = RunConfig(dataset="patterned", model="sasrec", model_config=small_config("sasrec"),
-                    train=TrainConfig(epochs=2, batch_size=32))
-    _through(cfg, split, tmp_path)
+    _through(_sasrec(epochs=2), make_split(), tmp_path)
     assert saved == []
 
 
 def test_the_paused_state_is_tied_to_the_run_hash(tmp_path):
     """Another config (here another lr) never picks up a paused run's state."""
     split = make_split()
-    cfg = RunConfig(dataset="patterned", model="sasrec", model_config=small_config("sasrec"),
-                    train=TrainConfig(epochs=3, batch_size=32, patience=10))
+    cfg = _sasrec(epochs=3)
     root = tmp_path / "b"
-    with pytest.raises(RunPaused):
-        execute_run(cfg, split, "fp", root, executor_for("sasrec"), progress=False,
-                    state_root=root / ".resume", pause_at=0.0)
+    _pause_once(cfg, split, root)
     other = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, lr=2e-3))
-    rec = execute_run(other, split, "fp", root, executor_for("sasrec"), progress=False,
-                      state_root=root / ".resume")
+    rec = _run(other, split, root)
     assert "segments" not in rec.result and rec.result["epochs_run"] == 3
 
 
@@ -166,8 +160,7 @@ def test_a_run_whose_best_epoch_lies_before_the_pause_keeps_those_weights(tmp_pa
         return {**metrics, "NDCG@10": 1.0 if len(calls) == 1 else 0.5 / len(calls)}
 
     split = make_split()
-    cfg = RunConfig(dataset="patterned", model="sasrec", model_config=small_config("sasrec"),
-                    train=TrainConfig(epochs=4, batch_size=32, patience=10))
+    cfg = _sasrec(epochs=4)
     monkeypatch.setattr(training, "metrics_from_ranks", peak_at_first_epoch)
     calls = []
     through = _through(cfg, split, tmp_path / "a")
