@@ -102,6 +102,8 @@ def test_a_lares_run_paused_in_spt_and_in_rpt_equals_one_that_ran_through(tmp_pa
              (tmp_path / "a", tmp_path / "b")]
     a, b = (json.loads((t / "result.json").read_text()) for t in twins)
     assert a["test"] == b["test"] and a["valid"] == b["valid"]
+    assert "segments" not in a  # the twin of the paused run: SPT trained in calls 1 and 2
+    assert [s["epochs"] for s in b["segments"]] == [{"spt": [1, 1]}, {"spt": [2, 2]}]
 
 
 def test_a_log_line_written_after_the_saved_state_is_dropped_on_resume(tmp_path):

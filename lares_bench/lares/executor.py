@@ -115,9 +115,12 @@ def finished_result(model, split, cfg, path: Path, outcome: TrainOutcome, summar
     return {**result, "test_by_depth": by_depth, "test_depths_seconds": seconds, **summary}
 
 
-def write_no_rpt_twin(model, split, cfg, path: Path, spt: TrainOutcome, spt_summary: dict) -> None:
+def write_no_rpt_twin(
+    model, split, cfg, path: Path, spt: TrainOutcome, spt_summary: dict, segments: list[dict]
+) -> None:
     """Write the finished record of ``cfg`` with RPT off, from the SPT checkpoint in ``model``
-    (files as ``runs.execute_run`` writes them; result.json last)."""
+    (files as ``runs.execute_run`` writes them; result.json last). ``segments``: the calls
+    SPT was trained in, if it was paused (else empty)."""
     if no_rpt_model(cfg) is None:
         return
     twin, fingerprint, twin_path = no_rpt_twin_dir(cfg, path)
@@ -132,6 +135,8 @@ def write_no_rpt_twin(model, split, cfg, path: Path, spt: TrainOutcome, spt_summ
     result = finished_result(model, split, twin, twin_path, spt, {"spt": spt_summary, "rpt": None})
     result = {"run": twin_path.name, "config": twin.to_dict(), **result,
               "written_by": f"{cfg.model}/{path.name} (SPT stage)"}
+    if segments:
+        result["segments"] = segments
     atomic_write_json(twin_path / "result.json", result)
 
 
@@ -163,7 +168,9 @@ def execute(cfg, split, path: Path, progress: bool = False, state=None) -> dict:
     }
     final = spt
     if c.rpt:
-        write_no_rpt_twin(model, split, cfg, path, spt, summary["spt"])
+        paused_before = state.segments() if state is not None else []
+        segments = [*paused_before, state.this_segment()] if paused_before else []
+        write_no_rpt_twin(model, split, cfg, path, spt, summary["spt"], segments)
         t0 = time.perf_counter()
         res = run_rpt(
             model, split, cfg, progress=progress, description=f"{name} rpt",
