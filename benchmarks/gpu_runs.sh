@@ -14,7 +14,9 @@
 #              gpu_state/ (git-ignored; carry: ["gpu_state"]), are resumed first. A LARES run's
 #              state is 11.8-15.7 MB in SPT, 15.7-19.6 MB in RPT (978k parameters: model,
 #              Adam moments, earlier best weights; SPT's end): the checkout travels only up to
-#              64 MiB in all, so carry two at most.
+#              64 MiB in all, so carry two at most. With PAUSE the baselines too run unbudgeted
+#              and pause. Runs paused on this machine's CPU resume there as well: pack them as
+#              mkdir -p gpu_state && tar czf - -C results .resume | split -b 15M -d - gpu_state/state.tgz.
 #   BASE_S     train.max_train_seconds of each baseline run (200)
 #   ABL_S      train.max_train_seconds of each LARES stage in the depth ablation (90)
 #   ABL_PARTS  parallel parts of the ablation (8); ABL_DEPTH (1..8)
@@ -88,8 +90,13 @@ for k in $(seq 1 "$parts"); do  # issue 5: depth x SPT x RPT, one seed, reduced 
 done
 for s in "${seeds[@]}"; do  # issue 3: every baseline, 3 seeds
   for m in "${baselines[@]}"; do
-    launch "$m-s$s" "${run[@]}" --models "$m" --first-seed "$s" \
-      --set "train.max_train_seconds=${BASE_S:-200}" "${extra[@]}"
+    if [[ -n "${PAUSE:-}" ]]; then
+      launch "$m-s$s" "${run[@]}" --models "$m" --first-seed "$s" \
+        --pause-after "$(( PAUSE - ($(date +%s) - start) ))" "${extra[@]}"
+    else
+      launch "$m-s$s" "${run[@]}" --models "$m" --first-seed "$s" \
+        --set "train.max_train_seconds=${BASE_S:-200}" "${extra[@]}"
+    fi
   done
 done
 wait
