@@ -55,6 +55,11 @@ if compgen -G "gpu_state/state.tgz.*" >/dev/null; then  # paused runs carried fr
 fi
 log="$out/runs.log"
 
+pause_left() {  # seconds until PAUSE, at least 1 (0 would mean "never pause")
+  local left=$(( PAUSE - ($(date +%s) - start) ))
+  echo $(( left > 1 ? left : 1 ))
+}
+
 launch() {  # launch NAME CMD...: wait for a free slot, start unless past the deadline
   local name="$1"; shift
   while (( $(jobs -rp | wc -l) >= parallel )); do wait -n; done
@@ -75,7 +80,7 @@ for s in "${seeds[@]}"; do  # issue 4: LARES (writes the w/o-RPT twin) and w/o S
   for m in ${LARES_MODELS-lares lares-nospt}; do
     if [[ -n "${PAUSE:-}" ]]; then
       launch "$m-s$s" "${run[@]}" --models "$m" --first-seed "$s" \
-        --pause-after "$(( PAUSE - ($(date +%s) - start) ))" "${extra[@]}"
+        --pause-after "$(pause_left)" "${extra[@]}"
     else
       launch "$m-s$s" "${run[@]}" --models "$m" --first-seed "$s" \
         --set "train.max_train_seconds=${LARES_S:-200}" "${extra[@]}"
@@ -92,7 +97,7 @@ for s in "${seeds[@]}"; do  # issue 3: every baseline, 3 seeds
   for m in "${baselines[@]}"; do
     if [[ -n "${PAUSE:-}" ]]; then
       launch "$m-s$s" "${run[@]}" --models "$m" --first-seed "$s" \
-        --pause-after "$(( PAUSE - ($(date +%s) - start) ))" "${extra[@]}"
+        --pause-after "$(pause_left)" "${extra[@]}"
     else
       launch "$m-s$s" "${run[@]}" --models "$m" --first-seed "$s" \
         --set "train.max_train_seconds=${BASE_S:-200}" "${extra[@]}"
