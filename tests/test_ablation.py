@@ -258,4 +258,6 @@ def test_ablate_pauses_and_the_same_command_resumes(tmp_path, monkeypatch):
     done = runner.invoke(app, args)
     assert done.exit_code == 0, done.output
     resumed = [json.loads(p.read_text()) for p in tmp_path.glob("runs/ablation/**/result.json")]
-    assert sum("segments" in r for r in resumed) == 1  # the run that paused, finished later
+    split = [r for r in resumed if "segments" in r]  # trained over both calls
+    assert [r["segments"][0]["epochs"] for r in split] == [{"spt": [1, 1]}] * 2
+    assert sum("written_by" in r for r in split) == 1  # the paused run and its no-RPT twin
