@@ -60,14 +60,23 @@ pause_left() {  # seconds until PAUSE, at least 1 (0 would mean "never pause")
   echo $(( left > 1 ? left : 1 ))
 }
 
+stop_rule() {  # how a run ends in this call: paused (PAUSE), else a training budget of $1 s
+  if [[ -n "${PAUSE:-}" ]]; then echo "--pause-after @PAUSE@"; else echo "--set train.max_train_seconds=$1"; fi
+}
+
 launch() {  # launch NAME CMD...: wait for a free slot, start unless past the deadline
   local name="$1"; shift
   while (( $(jobs -rp | wc -l) >= parallel )); do wait -n; done
   if (( $(date +%s) >= deadline )); then
     echo "$(date -u +%T) skipped (deadline): $name" >>"$log"; return
   fi
+  local cmd=() arg
+  for arg in "$@"; do  # PAUSE is a time in the call: count what is left when the run starts
+    [[ "$arg" == @PAUSE@ ]] && arg=$(pause_left)
+    cmd+=("$arg")
+  done
   echo "$(date -u +%T) start $name" >>"$log"
-  ( timeout "$(( hard - $(date +%s) ))" "$@" >"$logs/$name.log" 2>&1
+  ( timeout "$(( hard - $(date +%s) ))" "${cmd[@]}" >"$logs/$name.log" 2>&1
     rc=$?; echo "$(date -u +%T) end $name rc=$rc" >>"$log" ) &
 }
 
@@ -78,13 +87,8 @@ run=(python -m lares_bench run --suite main --datasets "$dataset" --device "$dev
      --results-dir "$res" --no-progress --seeds 1)
 for s in "${seeds[@]}"; do  # issue 4: LARES (writes the w/o-RPT twin) and w/o SPT
   for m in ${LARES_MODELS-lares lares-nospt}; do
-    if [[ -n "${PAUSE:-}" ]]; then
-      launch "$m-s$s" "${run[@]}" --models "$m" --first-seed "$s" \
-        --pause-after "$(pause_left)" "${extra[@]}"
-    else
-      launch "$m-s$s" "${run[@]}" --models "$m" --first-seed "$s" \
-        --set "train.max_train_seconds=${LARES_S:-200}" "${extra[@]}"
-    fi
+    launch "$m-s$s" "${run[@]}" --models "$m" --first-seed "$s" $(stop_rule "${LARES_S:-200}") \
+      "${extra[@]}"
   done
 done
 parts="${ABL_PARTS:-8}"
@@ -95,13 +99,8 @@ for k in $(seq 1 "$parts"); do  # issue 5: depth x SPT x RPT, one seed, reduced 
 done
 for s in "${seeds[@]}"; do  # issue 3: every baseline, 3 seeds
   for m in "${baselines[@]}"; do
-    if [[ -n "${PAUSE:-}" ]]; then
-      launch "$m-s$s" "${run[@]}" --models "$m" --first-seed "$s" \
-        --pause-after "$(pause_left)" "${extra[@]}"
-    else
-      launch "$m-s$s" "${run[@]}" --models "$m" --first-seed "$s" \
-        --set "train.max_train_seconds=${BASE_S:-200}" "${extra[@]}"
-    fi
+    launch "$m-s$s" "${run[@]}" --models "$m" --first-seed "$s" $(stop_rule "${BASE_S:-200}") \
+      "${extra[@]}"
   done
 done
 wait
