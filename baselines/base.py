@@ -19,6 +19,8 @@ from typing import ClassVar
 import torch
 from torch import nn
 
+from baselines.row_groups import grouped_rows, row_groups_on
+
 
 @dataclass
 class Batch:
@@ -35,6 +37,9 @@ class Batch:
 class SequentialModel(nn.Module):
     train_mode: ClassVar[str] = "sequence"
     registry_name: ClassVar[str] = ""
+    # the final state of a row does not depend on its left padding (row_groups.py); such
+    # models have a ``row_groups`` config field and call ``training_final_state``
+    row_groupable: ClassVar[bool] = False
 
     def __init__(self, config, n_items: int):
         super().__init__()
@@ -60,6 +65,14 @@ class SequentialModel(nn.Module):
     # --- shared ---------------------------------------------------------------------------
     def final_state(self, seq: torch.Tensor, users: torch.Tensor | None = None) -> torch.Tensor:
         return self.encode(seq)[:, -1]
+
+    def training_final_state(self, seq: torch.Tensor) -> torch.Tensor:
+        """``final_state`` of training rows [B, L] -> [B, d], in length groups when the model
+        is ``row_groupable`` and its ``row_groups`` setting is on for this device (the same
+        function; evaluation is never grouped)."""
+        if self.row_groupable and row_groups_on(self.config.row_groups, seq.device):
+            return grouped_rows(self.final_state, seq)
+        return self.final_state(seq)
 
     def scores(self, seq: torch.Tensor, users: torch.Tensor | None = None) -> torch.Tensor:
         h = self.final_state(seq, users)  # [B, d]

@@ -36,6 +36,8 @@ Deviations:
   (uniform offsets, uniform subsets, uniform shuffles) have the same distributions.
 - The original input and both views go through the encoder in one batched pass (independent
   dropout masks per row, as with three passes).
+- On CPU the training rows run in length groups (``row_groups``, baselines/row_groups.py):
+  the same function, other order of dropout draws.
 - Early stopping on validation NDCG@10 with patience 10 and at most 200 epochs (protocol.md);
   the reference stops on MRR@10 after at most 50 epochs.
 """
@@ -107,6 +109,7 @@ class CL4SRecConfig:
     tau: float = 1.0  # NT-Xent temperature
     sim: str = "dot"  # "dot" | "cos"
     position_mode: str = "end"  # see layers.position_ids
+    row_groups: str = "auto"  # training rows in length groups (row_groups.py); auto = CPU
     use_sdpa: bool = True  # fused attention; False = eager reference
 
     def transformer(self) -> TransformerConfig:
@@ -117,6 +120,7 @@ class CL4SRecConfig:
 class CL4SRec(SequentialModel):
     train_mode = "example"
     causal = True
+    row_groupable = True
 
     def __init__(self, config: CL4SRecConfig, n_items: int):
         super().__init__(config, n_items)
@@ -141,10 +145,11 @@ class CL4SRec(SequentialModel):
         cfg = self.config
         B = batch.inputs.shape[0]
         if cfg.cl_weight <= 0:
-            return full_ce(self.final_state(batch.inputs), batch.targets, self.item_embeddings())
+            return full_ce(self.training_final_state(batch.inputs), batch.targets,
+                           self.item_embeddings())
         v1, v2 = two_views(
             batch.inputs, cfg.crop_eta, cfg.mask_gamma, cfg.reorder_beta, self.mask_id
         )
-        h = self.final_state(torch.cat([batch.inputs, v1, v2]))  # [3B, d]
+        h = self.training_final_state(torch.cat([batch.inputs, v1, v2]))  # [3B, d]
         loss = full_ce(h[:B], batch.targets, self.item_embeddings())
         return loss + cfg.cl_weight * nt_xent(h[B : 2 * B], h[2 * B :], cfg.tau, cfg.sim)

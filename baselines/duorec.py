@@ -35,6 +35,8 @@ Deviations:
   SASRec); RecBole numbers them from the oldest. ``position_mode="start"`` restores that.
 - Partners come from ``SameTargetIndex`` (same rule, built in milliseconds instead of one
   ``np.where`` per example). ``prepare(split)`` (the trainer calls it) builds the index.
+- On CPU the training rows run in length groups (``row_groups``, baselines/row_groups.py):
+  the same function, other order of dropout draws.
 - Early stopping on validation NDCG@10 with patience 10 and at most 200 epochs (protocol.md);
   the reference stops on MRR@10 after at most 50 epochs.
 """
@@ -77,6 +79,7 @@ class DuoRecConfig:
     sim: str = "dot"  # "dot" | "cos"
     mask_same_target: bool = False  # drop in-batch negatives with the anchor's target (not in ref.)
     position_mode: str = "end"  # see layers.position_ids
+    row_groups: str = "auto"  # training rows in length groups (row_groups.py); auto = CPU
     use_sdpa: bool = True  # fused attention; False = eager reference
 
     def transformer(self) -> TransformerConfig:
@@ -87,6 +90,7 @@ class DuoRecConfig:
 class DuoRec(SequentialModel):
     train_mode = "example"
     causal = True
+    row_groupable = True
 
     def __init__(self, config: DuoRecConfig, n_items: int):
         super().__init__(config, n_items)
@@ -127,16 +131,16 @@ class DuoRec(SequentialModel):
         mode = cfg.contrast
         if mode in ("us_x", "us", "un"):
             # both dropout passes in one batched call; rows get independent dropout masks
-            both = self.final_state(torch.cat([batch.inputs, batch.inputs]))  # [2B, d]
+            both = self.training_final_state(torch.cat([batch.inputs, batch.inputs]))  # [2B, d]
             h, h_drop = both[:B], both[B:]
         else:
-            h = self.final_state(batch.inputs)  # [B, d]
+            h = self.training_final_state(batch.inputs)  # [B, d]
         loss = full_ce(h, batch.targets, self.item_embeddings())
         if mode == "none":
             return loss
         groups = batch.targets if cfg.mask_same_target else None
         if mode in ("us_x", "us", "su"):
-            h_sem = self.final_state(self.partner_inputs(batch))  # [B, d]
+            h_sem = self.training_final_state(self.partner_inputs(batch))  # [B, d]
         if mode in ("us", "un"):
             loss = loss + cfg.lmd * nt_xent(h, h_drop, cfg.tau, cfg.sim, groups)
         if mode in ("us", "su"):

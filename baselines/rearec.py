@@ -39,6 +39,8 @@ Deviations:
 - The padding item is not a softmax candidate (the reference's padding row is).
 - PRL: the InfoNCE term is added only once the noise is on (epoch > warmup_epochs); the reference
   would fail in that case (``cl_loss`` undefined), so its published runs cannot tell us more.
+- On CPU the training rows run in length groups (``row_groups``, baselines/row_groups.py):
+  the same function, other order of dropout and noise draws.
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ from baselines.layers import (
 )
 from baselines.losses import full_ce
 from baselines.registry import register
+from baselines.row_groups import grouped_rows, row_groups_on
 
 
 def cached_block(
@@ -103,6 +106,7 @@ class ReaRecConfig:
     cl_weight: float = 1.0  # PRL: weight of the noisy/clean InfoNCE
     warmup_epochs: int = 2  # PRL: the noisy view starts after this many epochs
     use_sdpa: bool = True  # fused attention in ``encode``; the reasoning steps always use SDPA
+    row_groups: str = "auto"  # training rows in length groups (row_groups.py); auto = CPU
 
     def transformer(self) -> TransformerConfig:
         return TransformerConfig.of(self)
@@ -124,6 +128,7 @@ class ReaRecConfig:
 class ReaRec(SequentialModel):
     train_mode = "example"
     causal = True  # for the base states h_0; the step states only append tokens
+    row_groupable = True
 
     def __init__(self, config: ReaRecConfig, n_items: int):
         super().__init__(config, n_items)
@@ -180,6 +185,19 @@ class ReaRec(SequentialModel):
         out = torch.stack(states, dim=1)  # [cB, K+1, d]
         return (out[:B], out[B:]) if noisy else (out, None)
 
+    def training_reason(self, seq: torch.Tensor, noisy: bool = False):
+        """``reason`` of training rows, in length groups when ``row_groups`` is on for this
+        device (row_groups.py: the same function; the reasoning tokens' positions do not
+        depend on the padding)."""
+        if not row_groups_on(self.config.row_groups, seq.device):
+            return self.reason(seq, noisy)
+        both = grouped_rows(lambda s: self._stacked_reason(s, noisy), seq)  # [B, 1|2, K+1, d]
+        return (both[:, 0], both[:, 1]) if noisy else (both[:, 0], None)
+
+    def _stacked_reason(self, seq: torch.Tensor, noisy: bool) -> torch.Tensor:
+        clean, noisy_states = self.reason(seq, noisy)
+        return torch.stack([clean, noisy_states] if noisy else [clean], dim=1)
+
     def final_state(self, seq: torch.Tensor, users: torch.Tensor | None = None) -> torch.Tensor:
         states, _ = self.reason(seq)  # [B, K+1, d]
         return states.mean(1) if self.config.method == "erl" else states[:, -1]
@@ -213,13 +231,13 @@ class ReaRec(SequentialModel):
         cfg, K = self.config, self.config.reason_steps
         item_emb = self.item_embeddings()
         if cfg.method == "erl":
-            states, _ = self.reason(batch.inputs)  # [B, K+1, d]
+            states, _ = self.training_reason(batch.inputs)  # [B, K+1, d]
             loss = full_ce(states.mean(1) / cfg.temperature, batch.targets, item_emb)
             if K > 0 and cfg.kl_weight:
                 loss = loss - cfg.kl_weight * self.step_divergence(states)
             return loss
         noisy = self.training and self.epoch > cfg.warmup_epochs and cfg.cl_weight > 0 and K > 0
-        states, noisy_states = self.reason(batch.inputs, noisy)
+        states, noisy_states = self.training_reason(batch.inputs, noisy)
         loss = full_ce(states[:, -1] / cfg.temperature, batch.targets, item_emb)
         if K > 0 and cfg.pl_weight:
             taus = self.step_temperatures()[:-1].to(states)  # [K]

@@ -75,11 +75,12 @@ def load_ranks(path: Path) -> np.ndarray:
 # their directories (and a rerun still skips them); any other value is hashed as usual.
 HASH_NEUTRAL_DEFAULTS: dict[str, dict[str, Any]] = {
     "train": {"tf32": False, "min_steps": 0, "epoch_batches": 0},  # 0.3.0
-    "model_config": {"rpt_epoch_batches": 0, "pass_fusion": "auto"},
+    "model_config": {"rpt_epoch_batches": 0, "pass_fusion": "auto", "row_groups": "auto"},
 }
 # pass_fusion (added in 0.3.0) only regroups independent runs into fewer recurrent passes (the
 # same function, other order of random draws); its default "auto" fuses on CUDA, so CUDA records
-# written before it ran the passes apart under the same hash.
+# written before it ran the passes apart under the same hash. row_groups (0.3.0, later) is the
+# same kind of option: it only cuts the padding of separate passes (on CPU by default).
 
 
 # How a run executes, not what it computes: recorded in config.json, left out of the hash (and

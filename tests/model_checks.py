@@ -23,12 +23,13 @@ def make_split(max_len=10, **kw):
     return LeaveOneOutSplit.from_data(data, max_len=max_len)
 
 
-def first_batch(model, split, batch_size=64) -> Batch:
+def first_batch(model, split, batch_size=64, bucketing=True) -> Batch:
+    """The first training batch; ``bucketing=False``: random rows of mixed lengths."""
     from lares_bench.config import TrainConfig
     from lares_bench.training import training_batches
 
     gen = torch.Generator().manual_seed(0)
-    cfg = TrainConfig(batch_size=batch_size)
+    cfg = TrainConfig(batch_size=batch_size, length_bucketing=bucketing)
     return next(iter(training_batches(model, split, cfg, gen)))
 
 

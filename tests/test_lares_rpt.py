@@ -124,10 +124,10 @@ def test_fused_rollouts_give_the_loss_and_gradient_of_separate_passes(monkeypatc
     """No dropout and S_0 = 0 leave only the depths random: fixed here, in draw order."""
     split = make_split()
     results = []
-    for fusion in ("off", "on"):
+    for fusion, groups in (("off", "off"), ("off", "on"), ("on", "off")):
         torch.manual_seed(0)
         cfg = small_config("lares", init="zero", hidden_dropout=0.0, attn_dropout=0.0,
-                           pass_fusion=fusion, rpt_ref_same_state=same_state)
+                           pass_fusion=fusion, row_groups=groups, rpt_ref_same_state=same_state)
         policy = build_model("lares", split.n_items, cfg).train()
         ref = build_model("lares", split.n_items, cfg)
         ref.load_state_dict(policy.state_dict())
@@ -138,13 +138,15 @@ def test_fused_rollouts_give_the_loss_and_gradient_of_separate_passes(monkeypatc
         supply = iter([3, 1, 6, 2])
         monkeypatch.setattr(policy, "sample_depth", lambda s=supply: next(s))
         stats = {}
-        loss = grpo_loss(policy, ref, first_batch(policy, split, batch_size=32), stats)
+        batch = first_batch(policy, split, batch_size=32, bucketing=False)
+        loss = grpo_loss(policy, ref, batch, stats)
         loss.backward()
         results.append((loss.detach(), policy.core[0].ff1.weight.grad.clone(), stats))
-    (loss_off, grad_off, stats_off), (loss_on, grad_on, stats_on) = results
-    torch.testing.assert_close(loss_off, loss_on, rtol=1e-5, atol=1e-6)
-    torch.testing.assert_close(grad_off, grad_on, rtol=1e-4, atol=1e-7)
-    assert stats_off == stats_on and grad_on.abs().sum() > 0
+    loss_off, grad_off, stats_off = results[0]  # separate passes, padded to the longest row
+    for loss_on, grad_on, stats_on in results[1:]:  # in length groups; fused
+        torch.testing.assert_close(loss_off, loss_on, rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(grad_off, grad_on, rtol=1e-4, atol=1e-7)
+        assert stats_off == stats_on and grad_on.abs().sum() > 0
 
 
 def test_grpo_gradient_raises_the_log_prob_of_better_than_average_rollouts(monkeypatch):

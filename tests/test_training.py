@@ -90,7 +90,7 @@ def test_fields_added_during_a_version_keep_old_run_hashes_at_their_default():
     older = json.loads(json.dumps(d))
     for key in ("tf32", "min_steps", "epoch_batches", "cuda_graphs"):
         del older["train"][key]
-    for key in ("rpt_epoch_batches", "pass_fusion"):
+    for key in ("rpt_epoch_batches", "pass_fusion", "row_groups"):
         del older["model_config"][key]
     older["train"].pop("device")
     payload = canonical_json({"config": older, "data": "fp", "version": lares_bench.__version__})

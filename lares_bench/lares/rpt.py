@@ -100,6 +100,7 @@ def _rollouts(policy, ref, inputs: torch.Tensor, targets: torch.Tensor):
     target log-probs of every step [B, k_g] (policy, with gradient; reference) and the reward
     [B] of the final step."""
     c = policy.config
+    grouped = policy.groups_rows(inputs.device)  # the frozen reference (eval mode) too
     logps, ref_logps, rewards = [], [], []
     for _ in range(c.rpt_group):
         depth = policy.sample_depth()
@@ -107,10 +108,14 @@ def _rollouts(policy, ref, inputs: torch.Tensor, targets: torch.Tensor):
         if c.rpt_ref_same_state:
             window = policy.input_window(inputs)  # [B, L] (max_len for fmlp / bsarec)
             init = policy.initial_state((*window.shape, c.d), inputs.device)
-        final, steps = policy.run(inputs, depth=depth, init_state=init, all_steps=True)
+        final, steps = policy.run(
+            inputs, depth=depth, init_state=init, all_steps=True, grouped=grouped
+        )
         logps.append(policy.target_log_probs(steps, targets))  # [B, k_g]
         with torch.no_grad():
-            _, ref_steps = ref.run(inputs, depth=depth, init_state=init, all_steps=True)
+            _, ref_steps = ref.run(
+                inputs, depth=depth, init_state=init, all_steps=True, grouped=grouped
+            )
             ref_logps.append(ref.target_log_probs(ref_steps, targets))  # [B, k_g]
             ranks = target_ranks(policy.logits(final).float(), targets)
             rewards.append(rewards_from_ranks(ranks, c.rpt_reward, c.rpt_reward_k))
