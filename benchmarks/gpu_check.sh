@@ -5,7 +5,9 @@
 #    runs in one fused pass (the CUDA default) and in separate passes (model.pass_fusion=off),
 #    with TF32 matrix products and with bf16 autocast; LARES RPT, filter and validation
 #    (benchmarks/lares_epoch.py), fused and separate; SPT replayed from CUDA graphs
-#    (train.cuda_graphs, experimental) and its CUDA test (tests/test_lares_graphs.py). (2026-11-27, H200, before pass fusion:
+#    (train.cuda_graphs, experimental) and its CUDA test (tests/test_lares_graphs.py); separate
+#    passes with their rows in length groups (model.row_groups=on: 3.3x faster SPT on CPU, never
+#    timed on a GPU). (2026-11-27, H200, before pass fusion:
 #    SPT 8.3 s/epoch with the TLA windows in one pass, 29.8 s in length groups, RPT 44.8 s per
 #    epoch of all examples; see results/benchmarks/.)
 # 2. real runs on ml-100k of the example-mode models (the sequence-mode ones run on CPU), all at
@@ -46,6 +48,8 @@ t sasrec 45 python benchmarks/epoch_time.py --dataset "$bench" --model sasrec --
 t lares_fused 45 python benchmarks/epoch_time.py --dataset "$bench" --model lares --epochs 2 --device "$dev" "${extra[@]}"
 t lares_separate 45 python benchmarks/epoch_time.py --dataset "$bench" --model lares --epochs 2 --device "$dev" \
   --set model.pass_fusion=off "${extra[@]}"
+t lares_grouped 45 python benchmarks/epoch_time.py --dataset "$bench" --model lares --epochs 2 --device "$dev" \
+  --set model.pass_fusion=off --set model.row_groups=on "${extra[@]}"
 t lares_graphs 60 python benchmarks/epoch_time.py --dataset "$bench" --model lares --epochs 2 --device "$dev" \
   --set train.cuda_graphs=true "${extra[@]}"
 t graph_test 90 python -m pytest -q -p no:cacheprovider tests/test_lares_graphs.py
@@ -57,6 +61,8 @@ t lares_rpt 45 python benchmarks/lares_epoch.py --dataset "$bench" --device "$de
   --rpt-batches 20 --filter-batches 10 "${extra[@]}"
 t lares_rpt_separate 45 python benchmarks/lares_epoch.py --dataset "$bench" --device "$dev" --batches 10 \
   --rpt-batches 20 --filter-batches 10 --set model.pass_fusion=off "${extra[@]}"
+t lares_rpt_grouped 45 python benchmarks/lares_epoch.py --dataset "$bench" --device "$dev" --batches 10 \
+  --rpt-batches 20 --filter-batches 10 --set model.pass_fusion=off --set model.row_groups=on "${extra[@]}"
 
 echo "== $dataset runs, all at once" >>"$log"
 start=$(date +%s)

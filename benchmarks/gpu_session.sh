@@ -5,8 +5,9 @@
 # states it carries in gpu_state/ (see gpu_runs.sh, PAUSE; BUDGETED=1: time-budgeted runs
 # that finish inside the call instead):
 #   LARES_BENCH_DATA=<datasets folder> bash benchmarks/gpu_session.sh [cuda|cpu]
-# The runs replay SPT from CUDA graphs (train.cuda_graphs) only if the CUDA graph test passed
-# and the graphed epoch was faster than the eager fused one in the timings.
+# The runs use the fastest SPT layout of the timings: one fused pass (the CUDA default),
+# separate passes in length groups (model.row_groups=on), or the fused pass replayed from CUDA
+# graphs (train.cuda_graphs; only if the CUDA graph test passed).
 # Writes $OUT/: check.log (timings), runs.log, runs.tgz (records of finished runs), logs.tgz,
 # state.tgz.NN (paused runs: copy them to gpu_state/ and carry it next time).
 # Env: TIMINGS (see gpu_check.sh), TOTAL, PARALLEL (2), SEEDS, EXTRA, BENCH_DATASET, DATASET.
@@ -15,11 +16,11 @@ dev="${1:-cuda}"
 start=$(date +%s)
 out="${OUT:-gpu_out}"
 mkdir -p "$out/check"
-TIMINGS="${TIMINGS-lares_fused lares_separate lares_graphs graph_test lares_rpt lares_rpt_separate}" \
+TIMINGS="${TIMINGS-lares_fused lares_grouped lares_separate lares_graphs graph_test lares_rpt lares_rpt_grouped lares_rpt_separate}" \
   MODELS="" OUT="$out/check" bash benchmarks/gpu_check.sh "$dev"
 
 extra="${EXTRA:-}"
-if python - "$out/check/check.log" <<'PY'
+fastest=$(python - "$out/check/check.log" <<'PY'
 import json, sys
 lines = {l.split()[0]: l for l in open(sys.argv[1]) if " rc=" in l}
 def epoch_s(name):  # the second (warm) epoch of a timing that finished
@@ -27,12 +28,17 @@ def epoch_s(name):  # the second (warm) epoch of a timing that finished
     if " rc=0 " not in line:
         return None
     return json.loads(line.split(" ", 2)[2])["seconds_per_epoch"][-1]
-graphs, fused = epoch_s("lares_graphs"), epoch_s("lares_fused")
-ok = " rc=0 " in lines.get("graph_test", "") and graphs is not None and fused is not None
-print(f"cuda graphs: test passed and timed: {ok}; s/epoch graphs {graphs}, eager fused {fused}")
-sys.exit(0 if ok and graphs < fused else 1)
+layouts = {"lares_fused": "", "lares_grouped": "--set model.pass_fusion=off --set model.row_groups=on"}
+if " rc=0 " in lines.get("graph_test", ""):
+    layouts["lares_graphs"] = "--set train.cuda_graphs=true"
+timed = {name: epoch_s(name) for name in layouts}
+timed = {name: s for name, s in timed.items() if s is not None}
+print(f"SPT s/epoch {timed}", file=sys.stderr)
+print(layouts[min(timed, key=timed.get)] if timed else "")
 PY
-then extra="$extra --set train.cuda_graphs=true"; fi
+)
+echo "fastest SPT layout: ${fastest:-fused (default)}"
+extra="$extra $fastest"
 
 left=$(( ${TOTAL:-540} - ($(date +%s) - start) ))
 hard=$(( left - 30 ))  # pack the results before the call's limit

@@ -75,19 +75,22 @@ def load_ranks(path: Path) -> np.ndarray:
 # their directories (and a rerun still skips them); any other value is hashed as usual.
 HASH_NEUTRAL_DEFAULTS: dict[str, dict[str, Any]] = {
     "train": {"tf32": False, "min_steps": 0, "epoch_batches": 0},  # 0.3.0
-    "model_config": {"rpt_epoch_batches": 0, "pass_fusion": "auto", "row_groups": "auto"},
+    "model_config": {"rpt_epoch_batches": 0},
 }
-# pass_fusion (added in 0.3.0) only regroups independent runs into fewer recurrent passes (the
-# same function, other order of random draws); its default "auto" fuses on CUDA, so CUDA records
-# written before it ran the passes apart under the same hash. row_groups (0.3.0, later) is the
-# same kind of option: it only cuts the padding of separate passes (on CPU by default).
 
 
 # How a run executes, not what it computes: recorded in config.json, left out of the hash (and
 # of the tables' settings), so that one run can be paused on a machine with CUDA graphs and
 # resumed on one without, and graphed runs share the rows of eager ones. Like the device,
-# they change only the order of random draws (graph replay of dropout) and rounding.
-EXECUTION_FIELDS: dict[str, tuple[str, ...]] = {"train": ("device", "cuda_graphs")}
+# they change only the order of random draws (graph replay of dropout) and rounding. The same
+# holds for how a model groups its passes: ``pass_fusion`` (LARES's independent runs stacked in
+# one recurrent pass, 0.3.0) and ``row_groups`` (rows of a pass run in length groups), so a GPU
+# session can train with whichever layout it timed fastest and a run paused on a GPU resumes on
+# a CPU. (Records written before these fields existed, or at their "auto" default, hash alike.)
+EXECUTION_FIELDS: dict[str, tuple[str, ...]] = {
+    "train": ("device", "cuda_graphs"),
+    "model_config": ("pass_fusion", "row_groups"),
+}
 
 
 def drop_execution_fields(config: dict) -> dict:

@@ -213,8 +213,9 @@ def test_settings_id_ignores_seed_device_and_fields_added_later_at_their_default
     assert settings_id(budget.to_dict()) != settings_id(base)
 
 
-def test_cuda_graphs_change_neither_the_run_hash_nor_the_settings():
-    """An execution detail like the device: a run paused with graphs resumes without them."""
+def test_execution_layouts_change_neither_the_run_hash_nor_the_settings():
+    """Execution details like the device: a run paused with CUDA graphs or one fused pass
+    resumes without them, or with its rows in length groups."""
     from lares_bench.experiment import build_run_config
     from lares_bench.runs import run_hash
     from lares_bench.tables import settings_id
@@ -225,8 +226,17 @@ def test_cuda_graphs_change_neither_the_run_hash_nor_the_settings():
     assert graphed.train.cuda_graphs and graphed.to_dict()["train"]["cuda_graphs"] is True
     assert run_hash(graphed, "fp") == run_hash(eager, "fp")
     assert settings_id(graphed.to_dict()) == settings_id(eager.to_dict())
-    fused = build_run_config("beauty", "lares", seed=0, overrides={"model": {"pass_fusion": "off"}})
-    assert run_hash(fused, "fp") != run_hash(eager, "fp")  # not an execution field: hashed
+    for layout in ({"pass_fusion": "off"}, {"pass_fusion": "on"}, {"row_groups": "on"},
+                   {"pass_fusion": "off", "row_groups": "off"}):
+        other = build_run_config("beauty", "lares", seed=0, overrides={"model": layout})
+        assert other.to_dict()["model_config"][next(iter(layout))] == next(iter(layout.values()))
+        assert run_hash(other, "fp") == run_hash(eager, "fp")
+        assert settings_id(other.to_dict()) == settings_id(eager.to_dict())
+    duorec = build_run_config("beauty", "duorec", seed=0)
+    assert run_hash(build_run_config("beauty", "duorec", seed=0, overrides={
+        "model": {"row_groups": "off"}}), "fp") == run_hash(duorec, "fp")
+    tla = build_run_config("beauty", "lares", seed=0, overrides={"model": {"tla_batching": "joint"}})
+    assert run_hash(tla, "fp") != run_hash(eager, "fp")  # hashed since 0.2.0: records keep theirs
 
 
 def test_one_setting_per_model_prefers_runs_without_budget_then_more_seeds():
