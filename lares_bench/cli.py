@@ -160,6 +160,35 @@ def list_models() -> None:
     console.print(table)
 
 
+@app.command()
+def paused(
+    results_dir: Path = typer.Option(Path("results"), help="Where runs and tables are written."),
+    state_dir: Path = typer.Option(None, help=STATE_DIR_HELP),
+) -> None:
+    """List the paused runs (--pause-after) and how far each got; the command that started a
+    run resumes it."""
+    from lares_bench.paused import list_paused
+    from lares_bench.resume import state_root
+
+    root = state_root(results_dir, state_dir)
+    runs = list_paused(root, results_dir)
+    if not runs:
+        console.print(f"no paused runs under {root}")
+        return
+    table = Table(title=f"paused runs ({root})")
+    for col in ("suite/dataset/model", "seed", "run", "stage", "epochs", "best valid @epoch",
+                "calls", "train h", "devices"):
+        table.add_column(col)
+    for r in runs:
+        best = "-" if r.best is None else f"{r.metric} {r.best:.4f} @{r.best_epoch}"
+        table.add_row(
+            f"{r.suite}/{r.dataset}/{r.model}", "-" if r.seed is None else str(r.seed),
+            r.run_hash, r.last_stage or ",".join(r.stages), str(r.epochs), best,
+            str(r.segments), f"{r.train_hours:.2f}", ", ".join(r.devices),
+        )
+    console.print(table)
+
+
 def _toggle(on: bool, off: bool, grid: bool) -> tuple[bool, ...]:
     """--x and --no-x given together (or --grid) mean both values; neither means on only."""
     if grid or (on and off):

@@ -57,6 +57,12 @@ def test_pause_after_stops_with_code_3_and_the_same_command_finishes_the_runs(
     assert "paused after epoch 1; run the same command again to go on" in message
     assert not list(tmp_path.glob("runs/**/result.json"))
     assert list((tmp_path / ".resume").rglob("train.pt"))
+    listed = runner.invoke(app, ["paused", "--results-dir", str(tmp_path)], env={"COLUMNS": "200"})
+    assert listed.exit_code == 0, listed.output
+    row = next(line for line in listed.output.splitlines() if "quick/synthetic/sasrec" in line)
+    cells = [c.strip() for c in row.strip("│ ").split("│")]
+    assert cells[1] == "0" and cells[3:5] == ["train", "1"] and cells[5].startswith("NDCG@10 0.")
+    assert cells[5].endswith("@1") and cells[6] == "1"  # one epoch logged, one call so far
     done = runner.invoke(app, args)
     assert done.exit_code == 0, done.output
     results = sorted(tmp_path.glob("runs/quick/synthetic/sasrec/*/result.json"))
@@ -65,6 +71,8 @@ def test_pause_after_stops_with_code_3_and_the_same_command_finishes_the_runs(
     assert [s["epochs"]["train"] for s in seeds[0]["segments"]] == [[1, 1], [2, 2]]
     assert "segments" not in seeds[1]  # seed 1 had not started when seed 0 paused
     assert not [p for p in (tmp_path / ".resume").rglob("*") if p.is_file()]
+    none = runner.invoke(app, ["paused", "--results-dir", str(tmp_path)])
+    assert none.exit_code == 0 and "no paused runs" in none.output
 
 
 def test_a_pause_time_already_past_starts_no_run(tmp_path):
