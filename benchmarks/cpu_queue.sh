@@ -15,6 +15,7 @@
 #   SUITE (main), DATASET (beauty), EXTRA (extra options for every run)
 # Finished runs are skipped by `lares-bench run` itself (same config hash), so a queue can be
 # restarted with the same JOBS. Logs: $LOGS (default /tmp/lares-cpu-queue), one per job.
+# `lares-bench paused` shows how far each paused run got.
 set -uo pipefail
 : "${JOBS:?JOBS=\"model:seed ...\" is required}"
 : "${UNTIL:?UNTIL=<time> is required}"
