@@ -19,6 +19,7 @@ split into groups is not timed there).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import torch
 
@@ -42,11 +43,16 @@ def length_groups(lengths: torch.Tensor) -> list[tuple[torch.Tensor, int]]:
     return [(rows, int(lengths[rows].max())) for rows in chunks]
 
 
-def grouped_rows(fn: Callable[[torch.Tensor], torch.Tensor], seq: torch.Tensor) -> torch.Tensor:
-    """``fn`` (left-padded windows [b, w] -> per-row outputs [b, ...]) over ``seq`` [B, L] group
-    by group, each group cut to its own width; the outputs [B, ...] in batch order."""
+def grouped_rows(fn: Callable[..., Any], seq: torch.Tensor, *aligned: torch.Tensor | None) -> Any:
+    """``fn`` over ``seq`` [B, L] group by group, each group cut to its own width: fn(windows
+    [b, w], *aligned cut alike ([b, w, ...]; None stays None)) -> per-row outputs [b, ...], or
+    a tuple of them (None entries stay None). The outputs [B, ...] in batch order."""
     outs, rows_all = [], []
     for rows, width in length_groups((seq > 0).sum(1)):
-        outs.append(fn(seq[rows][:, -width:]))
+        cut = [None if a is None else a[rows][:, -width:] for a in aligned]
+        out = fn(seq[rows][:, -width:], *cut)
+        outs.append(out if isinstance(out, tuple) else (out,))
         rows_all.append(rows)
-    return torch.cat(outs)[torch.argsort(torch.cat(rows_all))]
+    back = torch.argsort(torch.cat(rows_all))
+    merged = tuple(None if parts[0] is None else torch.cat(parts)[back] for parts in zip(*outs, strict=True))
+    return merged if isinstance(out, tuple) else merged[0]

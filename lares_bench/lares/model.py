@@ -59,10 +59,9 @@ from baselines.layers import (
     make_layer,
 )
 from baselines.registry import register
-from baselines.row_groups import ROW_GROUP_MODES, row_groups_on
+from baselines.row_groups import ROW_GROUP_MODES, grouped_rows, row_groups_on
 from baselines.same_target import SameTargetIndex
 from lares_bench.lares.depth import depth_cap, sample_depth
-from lares_bench.lares.row_groups import run_grouped
 from lares_bench.lares.spt import spt_loss
 
 ADAPTERS = ("add", "concat", "linear")
@@ -113,8 +112,9 @@ class LARESConfig:
     # the extra steps of the shallower runs cost real time. "auto": on for CUDA only.
     pass_fusion: str = "auto"
     # "on": in training, the rows of a separate (unfused) pass run in groups of similar length,
-    # each cut to its own longest row (row_groups.py: the same function, rows never interact;
-    # on beauty 4.8x fewer token positions than random batches padded to their longest row).
+    # each cut to its own longest row (baselines/row_groups.py: the same function, rows never
+    # interact; on beauty 4.8x fewer token positions than random batches padded to their
+    # longest row).
     # Transformer backbone only. "auto": on for CPU (not timed on a GPU, where the fused
     # passes run instead).
     row_groups: str = "auto"
@@ -375,12 +375,18 @@ class LARES(SequentialModel):
         grouped: bool | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(final output [B, d], per-step outputs [B, k, d] if ``all_steps``) at the newest item.
-        ``grouped``: run the rows in length groups (row_groups.py); None = in training when
+        ``grouped``: run the rows in length groups (baselines/row_groups.py; the frequency
+        backbones filter a fixed max_len window and are never grouped); None = in training when
         ``groups_rows`` (evaluation passes are never grouped, so their noise is unchanged)."""
         if grouped is None:
             grouped = self.training and self.groups_rows(seq.device)
         if grouped and self.config.backbone == "transformer":
-            return run_grouped(self, seq, depth, init_state, all_steps)
+            # one depth for every group; S_0 is cut like the windows (the same function:
+            # positions count from the oldest item and padding is never attended to)
+            k = self.resolve_depth(depth)
+            return grouped_rows(
+                lambda s, init: self.run(s, k, init, all_steps, grouped=False), seq, init_state
+            )
         _, states = self.trajectory(seq, depth, init_state)
         steps = torch.stack([s[:, -1] for s in states], dim=1) if all_steps else None
         return states[-1][:, -1], steps
@@ -495,7 +501,7 @@ class LARES(SequentialModel):
 
         Partners have unrelated lengths, so one window batch would be padded to the longest
         (often max_len) while the example batch itself may be length-bucketed. The partners are
-        therefore always run in length groups (row_groups.py), whatever ``row_groups`` says."""
+        therefore always run in length groups (baselines/row_groups.py), whatever ``row_groups`` says."""
         ex = self.tla_examples()
         return self.run(ex.inputs(ex.index.sample(example_ids)), depth=depth, grouped=True)[0]
 
