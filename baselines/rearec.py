@@ -191,12 +191,7 @@ class ReaRec(SequentialModel):
         depend on the padding)."""
         if not row_groups_on(self.config.row_groups, seq.device):
             return self.reason(seq, noisy)
-        both = grouped_rows(lambda s: self._stacked_reason(s, noisy), seq)  # [B, 1|2, K+1, d]
-        return (both[:, 0], both[:, 1]) if noisy else (both[:, 0], None)
-
-    def _stacked_reason(self, seq: torch.Tensor, noisy: bool) -> torch.Tensor:
-        clean, noisy_states = self.reason(seq, noisy)
-        return torch.stack([clean, noisy_states] if noisy else [clean], dim=1)
+        return grouped_rows(lambda s: self.reason(s, noisy), seq)  # (clean, noisy or None)
 
     def final_state(self, seq: torch.Tensor, users: torch.Tensor | None = None) -> torch.Tensor:
         states, _ = self.reason(seq)  # [B, K+1, d]
