@@ -37,6 +37,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from baselines.base import Batch, SequentialModel
+from baselines.dropout import Dropout
 from baselines.registry import register
 
 
@@ -63,7 +64,7 @@ class Caser(SequentialModel):
         self.conv_v = nn.Conv2d(1, config.nv, (L, 1))
         self.conv_h = nn.ModuleList(nn.Conv2d(1, config.nh, (h, d)) for h in range(1, L + 1))
         self.fc = nn.Linear(config.nv * d + config.nh * L, d)
-        self.dropout = nn.Dropout(config.dropout)
+        self.dropout = Dropout(config.dropout)
         self.out_item = nn.Embedding(n_items + 1, 2 * d)  # W2
         self.out_bias = nn.Embedding(n_items + 1, 1)  # b2
         self.item.weight.data.normal_(0.0, 1.0 / d)

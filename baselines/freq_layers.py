@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from baselines.dropout import Dropout
 from baselines.layers import LN_EPS, MultiHeadAttention, TransformerConfig
 
 
@@ -48,7 +49,7 @@ class FeedForward(nn.Module):
         self.ff1 = nn.Linear(cfg.d, cfg.inner)
         self.ff2 = nn.Linear(cfg.inner, cfg.d)
         self.norm = nn.LayerNorm(cfg.d, eps=LN_EPS)
-        self.dropout = nn.Dropout(cfg.hidden_dropout)
+        self.dropout = Dropout(cfg.hidden_dropout)
         self.act = {"gelu": F.gelu, "relu": F.relu}[cfg.activation]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # [B, L, d] -> [B, L, d]
@@ -67,7 +68,7 @@ class FilterLayer(nn.Module):
         super().__init__()
         self.max_len = max_len
         self.complex_weight = nn.Parameter(torch.randn(1, max_len // 2 + 1, cfg.d, 2) * 0.02)
-        self.dropout = nn.Dropout(cfg.hidden_dropout)
+        self.dropout = Dropout(cfg.hidden_dropout)
         self.norm = nn.LayerNorm(cfg.d, eps=LN_EPS)
         self.feed_forward = FeedForward(cfg)
 
@@ -109,10 +110,10 @@ class BSARecLayer(nn.Module):
         self.max_len, self.alpha = max_len, alpha
         self.n_low = c // 2 + 1  # frequency bins kept by the low-pass
         self.sqrt_beta = nn.Parameter(torch.randn(cfg.d))
-        self.dsp_dropout = nn.Dropout(cfg.hidden_dropout)
+        self.dsp_dropout = Dropout(cfg.hidden_dropout)
         self.dsp_norm = nn.LayerNorm(cfg.d, eps=LN_EPS)
         self.attn = MultiHeadAttention(cfg.d, cfg.n_heads, cfg.attn_dropout, cfg.use_sdpa)
-        self.attn_dropout = nn.Dropout(cfg.hidden_dropout)
+        self.attn_dropout = Dropout(cfg.hidden_dropout)
         self.attn_norm = nn.LayerNorm(cfg.d, eps=LN_EPS)
         self.feed_forward = FeedForward(cfg)
 

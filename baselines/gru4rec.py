@@ -34,6 +34,7 @@ import torch
 from torch import nn
 
 from baselines.base import Batch, SequentialModel
+from baselines.dropout import Dropout
 from baselines.losses import full_ce
 from baselines.registry import register
 
@@ -64,7 +65,7 @@ class GRU4Rec(SequentialModel):
     def __init__(self, config: GRU4RecConfig, n_items: int):
         super().__init__(config, n_items)
         self.item = nn.Embedding(n_items + 1, config.d, padding_idx=0)
-        self.dropout = nn.Dropout(config.dropout)
+        self.dropout = Dropout(config.dropout)
         self.gru = nn.GRU(
             config.d, config.hidden, config.n_layers, bias=config.gru_bias, batch_first=True
         )

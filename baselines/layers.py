@@ -6,18 +6,22 @@ state used for next-item scoring is ``h[:, -1]`` for every model. Attention take
 only, which keeps every softmax row finite (SDPA returns NaN for a fully masked row) while real
 rows never see padding.
 
-Two attention paths compute the same function: ``F.scaled_dot_product_attention`` (fused, the
-default) and an eager reference (``use_sdpa=False``) that the tests compare against.
+Two attention paths compute the same function (``dropout.attend``):
+``F.scaled_dot_product_attention`` (fused, the default) and an eager reference
+(``use_sdpa=False``) that the tests compare against. Training on CPU with attention dropout
+takes the eager path, whose dropout draw is cheaper there (dropout.py); every dropout here is
+``dropout.Dropout``.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from baselines.dropout import Dropout, attend
 
 LN_EPS = 1e-12  # BERT/S3Rec/RecBole value
 
@@ -72,7 +76,7 @@ class SequenceEmbedding(nn.Module):
         self.item = nn.Embedding(n_items + 1 + extra_tokens, d, padding_idx=0)
         self.position = nn.Embedding(max_len, d)
         self.norm = nn.LayerNorm(d, eps=LN_EPS)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         self.max_len = max_len
         self.position_mode = position_mode
 
@@ -97,12 +101,7 @@ class MultiHeadAttention(nn.Module):
         q, k, v = self.qkv(x).view(B, L, 3, self.n_heads, self.head_dim).permute(2, 0, 3, 1, 4)
         mask = allowed.unsqueeze(1)  # [B, 1, L, L], broadcast over heads
         p = self.attn_dropout if self.training else 0.0
-        if self.use_sdpa:
-            ctx = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p)
-        else:
-            scores = q @ k.transpose(-1, -2) / math.sqrt(self.head_dim)
-            scores = scores.masked_fill(~mask, float("-inf"))
-            ctx = F.dropout(scores.softmax(-1), p, self.training) @ v
+        ctx = attend(q, k, v, mask, p, self.use_sdpa)
         return self.out(ctx.transpose(1, 2).reshape(B, L, d))
 
 
@@ -134,7 +133,7 @@ class TransformerLayer(nn.Module):
         self.ff1 = nn.Linear(cfg.d, cfg.inner)
         self.ff2 = nn.Linear(cfg.inner, cfg.d)
         self.norm2 = nn.LayerNorm(cfg.d, eps=LN_EPS)
-        self.dropout = nn.Dropout(cfg.hidden_dropout)
+        self.dropout = Dropout(cfg.hidden_dropout)
         self.act = {"gelu": F.gelu, "relu": F.relu}[cfg.activation]
 
     def forward(self, x: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:

@@ -52,6 +52,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from baselines.base import Batch, SequentialModel
+from baselines.dropout import attend
 from baselines.layers import (
     SequenceEmbedding,
     TransformerConfig,
@@ -81,7 +82,7 @@ def cached_block(
     if cache is not None:
         k, v = torch.cat([cache[0], k], dim=2), torch.cat([cache[1], v], dim=2)
     p = attn.attn_dropout if layer.training else 0.0
-    ctx = F.scaled_dot_product_attention(q, k, v, attn_mask=allowed.unsqueeze(1), dropout_p=p)
+    ctx = attend(q, k, v, allowed.unsqueeze(1), p, attn.use_sdpa)
     x = layer.norm1(x + layer.dropout(attn.out(ctx.transpose(1, 2).reshape(B, n, d))))
     return layer.norm2(x + layer.dropout(layer.ff2(layer.act(layer.ff1(x))))), (k, v)
 

@@ -8,7 +8,8 @@ the same command run again (here or on another machine) picks it up at the next 
     <state root>/<suite>/<dataset>/<model>/<hash>/   (the run directory's path under runs/)
         <stage>.pt      one per training stage ("train"; LARES: "spt", then "rpt")
         epochs.jsonl    the run's epoch log as it was when the state was saved
-        segments.json   one entry per stretch of training: device, start, seconds, epochs
+        segments.json   one entry per stretch of training: device, code (git_sha, git_dirty),
+                        start, seconds, epochs
 
 A stage's state holds the model, the optimiser, the selection state (best weights, epoch,
 metrics, validation ranks, patience count), the epoch records, the step count and every
@@ -93,6 +94,7 @@ class RunState:
     run_path: Path
     pause_at: float | None = None
     device_name: str = ""
+    code: dict = field(default_factory=dict)  # git_sha and git_dirty of this call's code
     started: float = field(default_factory=time.time)
     train_seconds: float = 0.0  # trained in this segment, all stages
     epochs: dict[str, list[int]] = field(default_factory=dict)  # stage: [first, last] here
@@ -111,6 +113,7 @@ class RunState:
     def this_segment(self) -> dict:
         return {
             "device": self.device_name,
+            **self.code,
             "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.started)),
             "train_seconds": round(self.train_seconds, 3),
             "epochs": {stage: list(span) for stage, span in self.epochs.items()},

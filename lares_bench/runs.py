@@ -125,6 +125,25 @@ def git_sha() -> str:
         return "unknown"
 
 
+def git_dirty(root: Path | None = None) -> list[str] | None:
+    """The code files (lares_bench/, baselines/, pyproject.toml) that differ from ``git_sha``:
+    modified, staged or untracked. A run record with a non-empty list was not produced by the
+    commit it names alone. None when git cannot tell (no git, not a checkout). ``root``: the
+    checkout (default: the one this package runs from)."""
+    root = root or Path(lares_bench.__file__).parent.parent
+    try:
+        out = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=all", "--",
+             "lares_bench", "baselines", "pyproject.toml"],
+            capture_output=True, text=True, timeout=5, cwd=root,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if out.returncode != 0:
+        return None
+    return sorted(line[3:] for line in out.stdout.splitlines() if line.strip())
+
+
 def cpu_name() -> str:
     """The CPU model (Linux /proc/cpuinfo), else platform.processor(), else "cpu"."""
     try:
@@ -139,6 +158,7 @@ def cpu_name() -> str:
 def environment(device: torch.device) -> dict:
     env = {
         "git_sha": git_sha(),
+        "git_dirty": git_dirty(),
         "lares_bench": lares_bench.__version__,
         "python": platform.python_version(),
         "torch": torch.__version__,
@@ -194,7 +214,8 @@ def execute_run(
     state = None
     if state_root is not None:
         state = RunState(state_root / path.relative_to(root / "runs"), path, pause_at,
-                         device_name=env["device_name"])
+                         device_name=env["device_name"],
+                         code={k: env[k] for k in ("git_sha", "git_dirty")})
         if force:
             state.discard()
     path.mkdir(parents=True, exist_ok=True)

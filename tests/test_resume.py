@@ -72,6 +72,7 @@ def test_a_run_paused_after_every_epoch_equals_one_that_ran_through(tmp_path):
     segments = paused.result["segments"]
     assert [s["epochs"]["train"] for s in segments] == [[1, 1], [2, 2], [3, 3], [4, 4]]
     assert all(s["device"] and s["train_seconds"] > 0 for s in segments)
+    assert all("git_sha" in s and "git_dirty" in s for s in segments)  # each call's code
     assert not [p for p in (tmp_path / "b" / ".resume").rglob("*") if p.is_file()]  # dropped
 
 
