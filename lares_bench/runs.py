@@ -114,34 +114,32 @@ def run_dir(root: Path, cfg: RunConfig, data_fingerprint: str) -> Path:
     return root / "runs" / cfg.suite / cfg.dataset / cfg.model / run_hash(cfg, data_fingerprint)
 
 
-def git_sha() -> str:
+CHECKOUT = Path(lares_bench.__file__).parent.parent  # the checkout this package runs from
+
+
+def _git(args: list[str], cwd: Path) -> str | None:
+    """stdout of ``git *args`` in ``cwd``; None when git is missing, fails or times out."""
     try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
-            cwd=Path(lares_bench.__file__).parent,
-        )
-        return out.stdout.strip() or "unknown"
+        out = subprocess.run(["git", *args], capture_output=True, text=True, timeout=5, cwd=cwd)
     except (OSError, subprocess.SubprocessError):
-        return "unknown"
+        return None
+    return out.stdout if out.returncode == 0 else None
+
+
+def git_sha() -> str:
+    return (_git(["rev-parse", "HEAD"], CHECKOUT) or "").strip() or "unknown"
 
 
 def git_dirty(root: Path | None = None) -> list[str] | None:
     """The code files (lares_bench/, baselines/, pyproject.toml) that differ from ``git_sha``:
     modified, staged or untracked. A run record with a non-empty list was not produced by the
     commit it names alone. None when git cannot tell (no git, not a checkout). ``root``: the
-    checkout (default: the one this package runs from)."""
-    root = root or Path(lares_bench.__file__).parent.parent
-    try:
-        out = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=all", "--",
-             "lares_bench", "baselines", "pyproject.toml"],
-            capture_output=True, text=True, timeout=5, cwd=root,
-        )
-    except (OSError, subprocess.SubprocessError):
+    checkout (default: ``CHECKOUT``)."""
+    out = _git(["status", "--porcelain", "--untracked-files=all", "--",
+                "lares_bench", "baselines", "pyproject.toml"], root or CHECKOUT)
+    if out is None:
         return None
-    if out.returncode != 0:
-        return None
-    return sorted(line[3:] for line in out.stdout.splitlines() if line.strip())
+    return sorted(line[3:] for line in out.splitlines() if line.strip())
 
 
 def cpu_name() -> str:
