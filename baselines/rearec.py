@@ -204,14 +204,20 @@ class ReaRec(SequentialModel):
         return cfg.temperature * cfg.temp_scale ** (K - torch.arange(K + 1, dtype=torch.float64))
 
     def step_divergence(self, states: torch.Tensor) -> torch.Tensor:
-        """ERL: mean over ordered pairs i != j of KL(p_j || sg(p_i)). states: [B, T, d]."""
+        """ERL: mean over ordered pairs i != j of KL(p_j || sg(p_i)). states: [B, T, d].
+
+        KL(p_j || sg(p_i)) = sum_n p_jn log p_jn - sum_n p_jn sg(log p_in). The first sum is
+        computed as sum_n p_jn sg(log p_jn), the diagonal of the same cross matrix: its gradient
+        through log p_jn is sum_n p_jn d(log p_jn) = 0 for a softmax, so value and gradient are
+        unchanged, and two passes over the [B, T, n_items] tensor (and their backward) are saved.
+        The temperature divides the [B, T, d] states, not the [B, T, n_items] logits, for the
+        same reason (results/benchmarks/cpu_2026-11-28-rearec/)."""
         T = states.shape[1]
-        logits = (states @ self.item_embeddings()[1:].T).float() / self.config.temperature
-        logp = logits.log_softmax(-1)  # [B, T, N]
+        logits = (states / self.config.temperature) @ self.item_embeddings()[1:].T
+        logp = logits.float().log_softmax(-1)  # [B, T, N]
         p = logp.exp()
-        neg_entropy = (p * logp).sum(-1)  # [B, T] (index j)
-        cross = torch.einsum("bjn,bin->bij", p, logp.detach())  # [B, T(i), T(j)]
-        kl = neg_entropy.unsqueeze(1) - cross  # [B, i, j]
+        cross = torch.einsum("bjn,bin->bij", p, logp.detach())  # [B, i, j]: sum_n p_jn log p_in
+        kl = cross.diagonal(dim1=1, dim2=2).unsqueeze(1) - cross  # [B, i, j]: KL(p_j || sg(p_i))
         off = ~torch.eye(T, dtype=torch.bool, device=states.device)
         return kl[:, off].mean()
 

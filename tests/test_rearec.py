@@ -76,6 +76,30 @@ def test_erl_divergence_is_zero_for_equal_steps_and_positive_otherwise():
     assert model.step_divergence(torch.randn(4, 3, model.config.d)) > 0
 
 
+def plain_step_divergence(states, emb, tau):
+    """The ERL term written out: mean over i != j of KL(p_j || sg(p_i))."""
+    logp = (states @ emb.T / tau).log_softmax(-1)  # [B, T, N]
+    T = states.shape[1]
+    terms = [
+        (logp[:, j].exp() * (logp[:, j] - logp[:, i].detach())).sum(-1)
+        for i in range(T) for j in range(T) if i != j
+    ]
+    return torch.stack(terms).mean()
+
+
+def test_erl_divergence_value_and_gradients_match_the_plain_kl():
+    model = build_model("rearec-erl", 40, small_config("rearec-erl", reason_steps=3))
+    states = (torch.randn(5, 4, model.config.d) * 3).requires_grad_()
+    fast = model.step_divergence(states)
+    fast_grads = torch.autograd.grad(fast, [states, model.embed.item.weight])
+    plain = plain_step_divergence(states, model.item_embeddings()[1:], model.config.temperature)
+    plain_grads = torch.autograd.grad(plain, [states, model.embed.item.weight])
+    torch.testing.assert_close(fast, plain)
+    for got, want in zip(fast_grads, plain_grads, strict=True):
+        assert want.abs().max() > 0
+        torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-6)
+
+
 def test_training_loss_uses_the_noisy_view_only_after_warmup():
     split = make_split()
     model = build_model("rearec-prl", split.n_items, small_config("rearec-prl"))
