@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Long CPU runs across sessions: a queue of (model, seed) runs, PARALLEL at a time, each with one
 # torch thread and paused (run --pause-after) so that it stops by UNTIL; the same command in a
-# later session resumes the paused ones (their states stay in results/.resume/) and goes on:
+# later session resumes the paused ones (their states stay in $STATE_DIR) and goes on:
 #   LARES_BENCH_DATA=<datasets folder> UNTIL=12:20 JOBS="fmlprec:2 bsarec:0" \
 #       bash benchmarks/cpu_queue.sh
 # Settings (environment):
@@ -12,10 +12,14 @@
 #   MIN_LEFT   do not start a run with fewer seconds than this before UNTIL (default 600)
 #   PARALLEL   runs at once (default 2, one per core of the 2-core machine)
 #   WAIT_PIDS  processes started outside the queue that hold a slot until they exit
+#   STATE_DIR  where paused runs keep their training states (default .paused-states). Unlike
+#              results/.resume it is not git-ignored: a session's work tree can be laid anew from
+#              the repository, which brings back untracked files but not ignored ones, and a
+#              lost state means a run starts over. The states are untracked; never commit them.
 #   SUITE (main), DATASET (beauty), EXTRA (extra options for every run)
 # Finished runs are skipped by `lares-bench run` itself (same config hash), so a queue can be
 # restarted with the same JOBS. Logs: $LOGS (default /tmp/lares-cpu-queue), one per job.
-# `lares-bench paused` shows how far each paused run got.
+# `lares-bench paused --state-dir .paused-states` shows how far each paused run got.
 set -uo pipefail
 : "${JOBS:?JOBS=\"model:seed ...\" is required}"
 : "${UNTIL:?UNTIL=<time> is required}"
@@ -25,6 +29,7 @@ parallel="${PARALLEL:-2}"
 suite="${SUITE:-main}"
 dataset="${DATASET:-beauty}"
 logs="${LOGS:-/tmp/lares-cpu-queue}"
+state_dir="${STATE_DIR:-.paused-states}"
 read -r -a extra <<<"${EXTRA:-}"
 read -r -a waits <<<"${WAIT_PIDS:-}"
 mkdir -p "$logs"
@@ -47,7 +52,8 @@ for job in $JOBS; do
   fi
   echo "$(date +%T) start $model seed $seed (pause after ${left}s)"
   lares-bench run --suite "$suite" --datasets "$dataset" --models "$model" --seeds 1 \
-    --first-seed "$seed" --device cpu --no-progress --pause-after "$left" "${extra[@]}" \
+    --first-seed "$seed" --device cpu --no-progress --pause-after "$left" --state-dir "$state_dir" \
+    "${extra[@]}" \
     >"$logs/$model-$seed.log" 2>&1 &
 done
 wait
