@@ -87,6 +87,36 @@ def cached_block(
     return layer.norm2(x + layer.dropout(layer.ff2(layer.act(layer.ff1(x))))), (k, v)
 
 
+class PairwiseStepKL(torch.autograd.Function):
+    """sum over rows b and ordered step pairs i != j of KL(p_bj || sg(p_bi)), p = softmax(logits),
+    logits [B, T, N]; ERL's step-diversity term before its mean.
+
+    For step j the pairs sum to sum_n p_jn c_jn with c_j = T log p_j - sum_i log p_i. Its
+    gradient with respect to the logits z_j is p_j * (c_j - <p_j, c_j>): the log p_i are
+    stopped (sg) and the gradient of sum_n p_jn log p_jn through log p_jn is
+    sum_n p_jn d(log p_jn) = 0 for a softmax, so c_j acts as a constant. The forward pass
+    computes that gradient from the tensors it has anyway and keeps only it, so the backward
+    pass is one product, instead of autograd's backward through the pairwise products, the
+    exponential and the log-softmax (recomputed exponentials): fewer passes over the
+    [B, T, n_items] tensor (results/benchmarks/cpu_2026-12-07-rearec/). Tested against the KL
+    written out, values and gradients (tests/test_rearec.py)."""
+
+    @staticmethod
+    def forward(ctx, logits: torch.Tensor) -> torch.Tensor:
+        T = logits.shape[1]
+        logp = logits.log_softmax(-1)  # [B, T, N]
+        c = torch.mul(logp, T).sub_(logp.sum(1, keepdim=True))  # [B, T, N]
+        p = logp.exp_()  # the log-probabilities are not needed again
+        kl = torch.linalg.vecdot(p, c).unsqueeze(-1)  # [B, T, 1]: sum over i != j, per j
+        ctx.save_for_backward(c.sub_(kl).mul_(p))  # d(sum)/d logits
+        return kl.sum()
+
+    @staticmethod
+    def backward(ctx, grad_out: torch.Tensor) -> torch.Tensor:
+        (grad,) = ctx.saved_tensors
+        return grad * grad_out
+
+
 @dataclass
 class ReaRecConfig:
     d: int = 64  # hidden size = embedding size (reference: 256)
@@ -206,20 +236,12 @@ class ReaRec(SequentialModel):
     def step_divergence(self, states: torch.Tensor) -> torch.Tensor:
         """ERL: mean over ordered pairs i != j of KL(p_j || sg(p_i)). states: [B, T, d].
 
-        KL(p_j || sg(p_i)) = sum_n p_jn log p_jn - sum_n p_jn sg(log p_in). The first sum is
-        computed as sum_n p_jn sg(log p_jn), the diagonal of the same cross matrix: its gradient
-        through log p_jn is sum_n p_jn d(log p_jn) = 0 for a softmax, so value and gradient are
-        unchanged, and two passes over the [B, T, n_items] tensor (and their backward) are saved.
-        The temperature divides the [B, T, d] states, not the [B, T, n_items] logits, for the
-        same reason (results/benchmarks/cpu_2026-11-28-rearec/)."""
-        T = states.shape[1]
+        ``PairwiseStepKL`` computes the sum and its gradient in one pass over the
+        [B, T, n_items] log-probabilities. The temperature divides the [B, T, d] states, not the
+        [B, T, n_items] logits (results/benchmarks/cpu_2026-11-28-rearec/)."""
+        B, T = states.shape[:2]
         logits = (states / self.config.temperature) @ self.item_embeddings()[1:].T
-        logp = logits.float().log_softmax(-1)  # [B, T, N]
-        p = logp.exp()
-        cross = torch.einsum("bjn,bin->bij", p, logp.detach())  # [B, i, j]: sum_n p_jn log p_in
-        kl = cross.diagonal(dim1=1, dim2=2).unsqueeze(1) - cross  # [B, i, j]: KL(p_j || sg(p_i))
-        off = ~torch.eye(T, dtype=torch.bool, device=states.device)
-        return kl[:, off].mean()
+        return PairwiseStepKL.apply(logits.float()) / (B * T * (T - 1))
 
     def info_nce(self, noisy: torch.Tensor, clean: torch.Tensor) -> torch.Tensor:
         """PRL: each noisy step state against the clean ones of the batch, positive = same row.

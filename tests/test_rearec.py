@@ -100,6 +100,26 @@ def test_erl_divergence_value_and_gradients_match_the_plain_kl():
         torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-6)
 
 
+def test_pairwise_step_kl_matches_the_written_out_kl_in_float64():
+    """The custom autograd function (gradient formed in the forward pass) against autograd
+    through the KL written out, at float64 precision, T = 2..4 steps."""
+    from baselines.rearec import PairwiseStepKL
+
+    for T in (2, 3, 4):
+        logits = (torch.randn(3, T, 11, dtype=torch.float64) * 4).requires_grad_()
+        logp = logits.log_softmax(-1)
+        plain = sum(
+            (logp[:, j].exp() * (logp[:, j] - logp[:, i].detach())).sum()
+            for i in range(T) for j in range(T) if i != j
+        )
+        fast = PairwiseStepKL.apply(logits)
+        (want,) = torch.autograd.grad(plain * 0.7, logits)
+        (got,) = torch.autograd.grad(fast * 0.7, logits)
+        torch.testing.assert_close(fast, plain, rtol=1e-12, atol=1e-12)
+        assert want.abs().max() > 1e-3
+        torch.testing.assert_close(got, want, rtol=1e-10, atol=1e-12)
+
+
 def test_training_loss_uses_the_noisy_view_only_after_warmup():
     split = make_split()
     model = build_model("rearec-prl", split.n_items, small_config("rearec-prl"))
