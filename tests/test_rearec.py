@@ -76,15 +76,20 @@ def test_erl_divergence_is_zero_for_equal_steps_and_positive_otherwise():
     assert model.step_divergence(torch.randn(4, 3, model.config.d)) > 0
 
 
-def plain_step_divergence(states, emb, tau):
-    """The ERL term written out: mean over i != j of KL(p_j || sg(p_i))."""
-    logp = (states @ emb.T / tau).log_softmax(-1)  # [B, T, N]
-    T = states.shape[1]
+def plain_pairwise_kl(logits):
+    """KL(p_j || sg(p_i)) written out for every ordered pair i != j: [pairs, B]."""
+    logp = logits.log_softmax(-1)  # [B, T, N]
+    T = logits.shape[1]
     terms = [
         (logp[:, j].exp() * (logp[:, j] - logp[:, i].detach())).sum(-1)
         for i in range(T) for j in range(T) if i != j
     ]
-    return torch.stack(terms).mean()
+    return torch.stack(terms)
+
+
+def plain_step_divergence(states, emb, tau):
+    """The ERL term written out: mean over i != j of KL(p_j || sg(p_i))."""
+    return plain_pairwise_kl(states @ emb.T / tau).mean()
 
 
 def test_erl_divergence_value_and_gradients_match_the_plain_kl():
@@ -107,11 +112,7 @@ def test_pairwise_step_kl_matches_the_written_out_kl_in_float64():
 
     for T in (2, 3, 4):
         logits = (torch.randn(3, T, 11, dtype=torch.float64) * 4).requires_grad_()
-        logp = logits.log_softmax(-1)
-        plain = sum(
-            (logp[:, j].exp() * (logp[:, j] - logp[:, i].detach())).sum()
-            for i in range(T) for j in range(T) if i != j
-        )
+        plain = plain_pairwise_kl(logits).sum()
         fast = PairwiseStepKL.apply(logits)
         (want,) = torch.autograd.grad(plain * 0.7, logits)
         (got,) = torch.autograd.grad(fast * 0.7, logits)
