@@ -57,6 +57,31 @@ def paired_test(
     return PairedTest(metric, float(a.mean()), float(b.mean()), float(res.statistic), p, test, len(a))
 
 
+@dataclass
+class SeedTest:
+    metric: str
+    seed_means_a: list[float]
+    seed_means_b: list[float]
+    p_value: float  # nan with fewer than 2 seeds on a side (no variance to test against)
+
+
+def seed_level_test(ranks_a: np.ndarray, ranks_b: np.ndarray, metric: str = "NDCG@10") -> SeedTest:
+    """Welch's t-test between the two models' per-seed means (one number per seed and model).
+
+    The paired test over users averages seeds first, so it sees how users differ but not how
+    much a model moves from one seed to the next; with few seeds, a gap the size of that
+    seed-to-seed spread can still give a tiny user-level p. This test is the other view: it
+    asks whether the seed means of A and B differ, and has little power with 2-3 seeds.
+    ranks_*: [n_seeds, n_users]."""
+    a = per_user_metric(np.atleast_2d(ranks_a), metric).mean(1)
+    b = per_user_metric(np.atleast_2d(ranks_b), metric).mean(1)
+    p = float("nan")
+    if len(a) >= 2 and len(b) >= 2:
+        res = sps.ttest_ind(a, b, equal_var=False)
+        p = float(res.pvalue) if np.isfinite(res.pvalue) else 1.0
+    return SeedTest(metric, a.tolist(), b.tolist(), p)
+
+
 def holm(p_values: list[float]) -> list[float]:
     """Holm-Bonferroni adjusted p-values (step-down, monotone, capped at 1)."""
     p = np.asarray(p_values, dtype=np.float64)

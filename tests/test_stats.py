@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from lares_bench.stats import holm, paired_test, per_user_metric
+from lares_bench.stats import holm, paired_test, per_user_metric, seed_level_test
 
 
 def test_per_user_metric_by_hand():
@@ -34,3 +34,15 @@ def test_holm_by_hand():
     # sorted p: 0.01*3=0.03, 0.02*2=0.04, 0.04*1=0.04 (monotone)
     assert holm([0.04, 0.01, 0.02]) == pytest.approx([0.04, 0.03, 0.04])
     assert holm([0.5, 0.6]) == pytest.approx([1.0, 1.0])
+
+
+def test_seed_level_test_is_welch_over_per_seed_means():
+    a = np.array([[1, 20, 1], [1, 20, 20], [1, 1, 20]])  # HR@10 per seed: 2/3, 1/3, 2/3
+    b = np.array([[20, 20, 1], [20, 20, 20]])  # 1/3, 0
+    res = seed_level_test(a, b, "HR@10")
+    np.testing.assert_allclose(res.seed_means_a, [2 / 3, 1 / 3, 2 / 3])
+    np.testing.assert_allclose(res.seed_means_b, [1 / 3, 0])
+    want = sps.ttest_ind([2 / 3, 1 / 3, 2 / 3], [1 / 3, 0], equal_var=False).pvalue
+    assert res.p_value == pytest.approx(want)
+    # one seed on a side: no seed-to-seed variance, so no test
+    assert np.isnan(seed_level_test(a[:1], b, "HR@10").p_value)
