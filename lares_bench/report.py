@@ -7,7 +7,8 @@ best baseline (every model whose name does not start with ``lares``). Significan
 tests over users on the stored per-user ranks (seeds averaged per user, ``stats.paired_test``)
 of LARES against every baseline, Holm-corrected over the baselines of one dataset and metric;
 the mark on the LARES cell is that of the best baseline (* p < 0.05, ** p < 0.01), and every
-comparison is in significance.csv.
+comparison is in significance.csv, with ``p_seeds``: Welch's t-test over the per-seed means
+(``stats.seed_level_test``), which sees the seed-to-seed spread the paired test averages away.
 
 Efficiency: parameters, forward FLOPs per example (``torch.utils.flop_counter`` on one forward
 of a model rebuilt from the stored config, one sequence of ``max_len`` items, full ranking
@@ -30,7 +31,7 @@ import pandas as pd
 
 from lares_bench import ablation
 from lares_bench.runs import atomic_write_bytes, load_ranks
-from lares_bench.stats import holm, paired_test, significance_mark
+from lares_bench.stats import holm, paired_test, seed_level_test, significance_mark
 from lares_bench.tables import MAIN_METRICS, collect_records, one_setting_per_model, to_markdown
 
 OURS = "lares"
@@ -149,7 +150,9 @@ def _compare(root: Path, grp: pd.DataFrame, t: MainTable, baselines: list[str], 
         for b, p, adj in zip(tested, pvals, adjusted, strict=True):
             rows.append({"dataset": t.dataset, "metric": metric, "baseline": b,
                          "lares_mean": t.mean.loc[OURS, metric], "baseline_mean": t.mean.loc[b, metric],
-                         "test": test, "p": p, "p_holm": adj, "mark": significance_mark(adj)})
+                         "test": test, "p": p, "p_holm": adj, "mark": significance_mark(adj),
+                         # the seed-to-seed view (Welch over per-seed means; nan under 2 seeds)
+                         "p_seeds": seed_level_test(ours, ranks[b], metric).p_value})
         if best in tested:
             t.marks[metric] = significance_mark(adjusted[tested.index(best)])
     missing = [b for b in baselines if ranks[b] is None] + ([OURS] if ours is None else [])

@@ -204,6 +204,10 @@ def test_significance_matches_scipy_with_holm(tmp_path):
     got = t.tests[t.tests["metric"] == "NDCG@10"].set_index("baseline")["p_holm"]
     for b in baselines:
         assert got[b] == pytest.approx(want[b])
+    seed_means = lambda m: per_user_metric(ranks(m), "NDCG@10").mean(1)  # noqa: E731
+    p_seeds = t.tests[t.tests["metric"] == "NDCG@10"].set_index("baseline")["p_seeds"]
+    want_duo = sps.ttest_ind(seed_means("lares"), seed_means("duorec"), equal_var=False).pvalue
+    assert p_seeds["duorec"] == pytest.approx(want_duo)
     assert t.best_baseline["NDCG@10"] == "duorec"
     lares, duo = t.mean.loc["lares", "NDCG@10"], t.mean.loc["duorec", "NDCG@10"]
     assert t.improvement["NDCG@10"] == pytest.approx((lares / duo - 1) * 100)

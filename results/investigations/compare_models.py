@@ -5,7 +5,7 @@ Welch's test over the per-seed means (the seed-to-seed spread the paired test do
     python results/investigations/compare_models.py MODEL_A MODEL_B > <investigation>/output.txt
     # model A's runs from another results folder (a control run with --results-dir):
     python results/investigations/compare_models.py rearec-erl sasrec \
-        --runs-a results/investigations/rearec-erl-vs-sasrec-beauty/no-reasoning
+        --runs-a results/investigations/rearec-erl-vs-sasrec-beauty/no-reasoning --label-a erl-K0
 """
 
 import argparse
@@ -37,9 +37,10 @@ def seed_ranks(results: Path, model: str) -> tuple[np.ndarray, list[tuple[int, s
     return np.stack([found[s][0] for s in seeds]), [(s, found[s][1]) for s in seeds]
 
 
-def main(model_a: str, model_b: str, runs_a: Path, runs_b: Path) -> None:
+def main(model_a: str, model_b: str, runs_a: Path, runs_b: Path, label_a: str, label_b: str) -> None:
     a, a_runs = seed_ranks(runs_a, model_a)
     b, b_runs = seed_ranks(runs_b, model_b)
+    model_a, model_b = label_a or model_a, label_b or model_b  # names printed below
     print(f"{model_a} runs (seed, dir) under {runs_a}:", a_runs)
     print(f"{model_b} runs (seed, dir) under {runs_b}:", b_runs)
     for metric in ("HR@10", "NDCG@10", "NDCG@20"):
@@ -58,5 +59,7 @@ if __name__ == "__main__":
     parser.add_argument("model_b")
     parser.add_argument("--runs-a", type=Path, default=RESULTS, help="results folder of model A")
     parser.add_argument("--runs-b", type=Path, default=RESULTS, help="results folder of model B")
+    parser.add_argument("--label-a", default="", help="name printed for A (default: MODEL_A)")
+    parser.add_argument("--label-b", default="", help="name printed for B (default: MODEL_B)")
     args = parser.parse_args()
-    main(args.model_a, args.model_b, args.runs_a, args.runs_b)
+    main(args.model_a, args.model_b, args.runs_a, args.runs_b, args.label_a, args.label_b)
