@@ -31,7 +31,7 @@ import seaborn as sns  # noqa: E402
 from matplotlib import ticker  # noqa: E402
 
 from lares_bench import ablation  # noqa: E402
-from lares_bench.tables import collect_records, one_setting_per_model  # noqa: E402
+from lares_bench.tables import collect_records, device_names, one_setting_per_model  # noqa: E402
 
 FORMATS = ("png", "pdf")
 STAGE_PALETTE = dict(zip(ablation.STAGE_ORDER, sns.color_palette("colorblind", 4), strict=True))
@@ -385,6 +385,13 @@ def _validation_panels(curves: pd.DataFrame, labels: list[str], stages: list[str
 
 
 # --- compute -------------------------------------------------------------------------------
+def _with_device_group(df: pd.DataFrame) -> pd.DataFrame:
+    """``device_group`` (tables.device_group) for records that have it, else the device name."""
+    if df.empty or "device_group" in df:
+        return df
+    return df.assign(device_group=df["device"])
+
+
 def compute_figure(rec: Records, dataset: str, out: Path, formats=FORMATS, x: str = "seconds") -> FigureOutput:
     """NDCG@10 against training seconds (``x="seconds"``) or forward FLOPs per example
     (``x="flops"``): main-suite models and LARES at each training depth."""
@@ -398,11 +405,16 @@ def compute_figure(rec: Records, dataset: str, out: Path, formats=FORMATS, x: st
     points = []
     # seconds measured on different machines are not one axis: with x="seconds" every device
     # gets its own panel (FLOPs are the same on any machine)
+    # (any CPU is one panel, like one row of the tables: a paused CPU run may resume elsewhere)
     by_device = x == "seconds"
-    for (label, device), grp in (main.groupby(["label", "device"]) if len(main) else []):
+    main, lares = _with_device_group(main), _with_device_group(lares)
+    titles = {g: device_names(pd.concat([d.loc[d["device_group"] == g, "device"] for d in (main, lares)
+                                             if len(d)]))
+              for g in pd.concat([d["device_group"] for d in (main, lares) if len(d)]).unique()}
+    for (label, device), grp in (main.groupby(["label", "device_group"]) if len(main) else []):
         points.append({"label": label, "kind": "model", "depth": np.nan, "device": device,
                        **_cost(rec.root, grp, x)})
-    for (depth, device), grp in (lares.groupby(["train_depth", "device"]) if len(lares) else []):
+    for (depth, device), grp in (lares.groupby(["train_depth", "device_group"]) if len(lares) else []):
         points.append({"label": "LARES by depth", "kind": "lares", "depth": depth, "device": device,
                        **_cost(rec.root, grp, x, depth)})
     pts = pd.DataFrame(points)
@@ -429,7 +441,7 @@ def compute_figure(rec: Records, dataset: str, out: Path, formats=FORMATS, x: st
     markers = {lab: marks[i % len(marks)] for i, lab in enumerate(labels)}
     for ax, device in zip(axes[0], devices, strict=True):
         _draw_compute(ax, pts[pts["device"] == device], labels, palette, markers, x)
-        ax.set_title(device or "", fontsize=10)
+        ax.set_title(titles.get(device, device) or "", fontsize=10)
     axes[0][0].set_ylabel("test NDCG@10")
     handles, names = {}, []
     for ax in axes[0]:

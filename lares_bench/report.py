@@ -32,7 +32,13 @@ import pandas as pd
 from lares_bench import ablation
 from lares_bench.runs import atomic_write_bytes, load_ranks
 from lares_bench.stats import holm, paired_test, seed_level_test, significance_mark
-from lares_bench.tables import MAIN_METRICS, collect_records, one_setting_per_model, to_markdown
+from lares_bench.tables import (
+    MAIN_METRICS,
+    collect_records,
+    device_names,
+    one_setting_per_model,
+    to_markdown,
+)
 
 OURS = "lares"
 
@@ -385,7 +391,7 @@ def _eff_row(dataset: str, label: str, depth: int | None, g: pd.DataFrame, flops
         "test_us_per_user": secs / n_users * 1e6 if secs is not None and n_users else None,
         "NDCG@10": float(g["test_NDCG@10"].mean()),
         "seeds": len(g),
-        "device": g["device"].iloc[0],
+        "device": device_names(g["device"]),
     }
 
 

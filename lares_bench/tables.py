@@ -70,6 +70,7 @@ def collect_records(root: Path, suite: str | None = None) -> pd.DataFrame:
             "train_seconds": res.get("train_seconds"),
             "n_params": res.get("n_params"),
             "device": env.get("device_name", env.get("device", "")),
+            "device_group": device_group(env),
             "settings": settings_id(cfg),
             # a training-time budget makes a different experiment: tables keep it apart
             "budget_s": float(cfg["train"].get("max_train_seconds", 0.0)),
@@ -80,6 +81,20 @@ def collect_records(root: Path, suite: str | None = None) -> pd.DataFrame:
         row.update({f"valid_{k}": v for k, v in res.get("valid", {}).items()})
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def device_group(env: dict) -> str:
+    """The device a run's row is grouped by: its GPU's name, or "cpu" for any processor. Seeds
+    of one CPU run can land on different machines across sessions (paused and resumed), and
+    their results are one experiment; GPUs stay apart, as their timings are the point of those
+    rows."""
+    device = str(env.get("device", ""))
+    return "cpu" if device.startswith("cpu") else env.get("device_name", device)
+
+
+def device_names(names: pd.Series) -> str:
+    """Every machine of a group, in order of first appearance ("a / b")."""
+    return " / ".join(dict.fromkeys(str(n) for n in names))
 
 
 def latest_version(df: pd.DataFrame) -> pd.DataFrame:
@@ -128,10 +143,13 @@ def one_setting_per_model(df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
 def summarize(
     df: pd.DataFrame,
     metrics=MAIN_METRICS,
-    by=("dataset", "history_mask", "model", "settings", "budget_s", "device"),
+    by=("dataset", "history_mask", "model", "settings", "budget_s", "device_group"),
 ):
     """Mean and sample std over seeds for each metric; also seeds, epochs and s/epoch. Runs of
-    one model with other settings (``settings_id``) or on another device are separate rows."""
+    one model with other settings (``settings_id``) or on another GPU are separate rows; CPU
+    runs are one group (``device_group``), and ``device`` names every machine in it."""
+    if "device_group" in by and "device_group" not in df and "device" in df:
+        by = ["device" if b == "device_group" else b for b in by]  # records from older code
     by = [b for b in by if b in df]
     cols = [f"test_{m}" for m in metrics if f"test_{m}" in df]
     g = df.groupby(by, sort=False)
@@ -140,7 +158,7 @@ def summarize(
     out["epochs"] = g["selected_epoch"].mean()
     out["s_per_epoch"] = g["seconds_per_epoch"].mean()
     if "device" not in by:
-        out["device"] = g["device"].first()
+        out["device"] = g["device"].agg(device_names)
     if "budget_stop" in df:
         out["budget_stops"] = g["budget_stop"].sum().astype(int)
     return out.reset_index()
