@@ -385,13 +385,6 @@ def _validation_panels(curves: pd.DataFrame, labels: list[str], stages: list[str
 
 
 # --- compute -------------------------------------------------------------------------------
-def _with_device_group(df: pd.DataFrame) -> pd.DataFrame:
-    """``device_group`` (tables.device_group) for records that have it, else the device name."""
-    if df.empty or "device_group" in df:
-        return df
-    return df.assign(device_group=df["device"])
-
-
 def compute_figure(rec: Records, dataset: str, out: Path, formats=FORMATS, x: str = "seconds") -> FigureOutput:
     """NDCG@10 against training seconds (``x="seconds"``) or forward FLOPs per example
     (``x="flops"``): main-suite models and LARES at each training depth."""
@@ -407,7 +400,6 @@ def compute_figure(rec: Records, dataset: str, out: Path, formats=FORMATS, x: st
     # gets its own panel (FLOPs are the same on any machine)
     # (any CPU is one panel, like one row of the tables: a paused CPU run may resume elsewhere)
     by_device = x == "seconds"
-    main, lares = _with_device_group(main), _with_device_group(lares)
     titles = {g: device_names(pd.concat([d.loc[d["device_group"] == g, "device"] for d in (main, lares)
                                              if len(d)]))
               for g in pd.concat([d["device_group"] for d in (main, lares) if len(d)]).unique()}

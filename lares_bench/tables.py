@@ -148,8 +148,6 @@ def summarize(
     """Mean and sample std over seeds for each metric; also seeds, epochs and s/epoch. Runs of
     one model with other settings (``settings_id``) or on another GPU are separate rows; CPU
     runs are one group (``device_group``), and ``device`` names every machine in it."""
-    if "device_group" in by and "device_group" not in df and "device" in df:
-        by = ["device" if b == "device_group" else b for b in by]  # records from older code
     by = [b for b in by if b in df]
     cols = [f"test_{m}" for m in metrics if f"test_{m}" in df]
     g = df.groupby(by, sort=False)

@@ -27,9 +27,3 @@ def test_cpu_seeds_on_different_machines_are_one_row_and_gpus_stay_apart():
     assert abs(cpu["test_NDCG@10_mean"] - 0.06) < 1e-12
     assert cpu["device"] == "cpu: AMD EPYC / cpu: Intel(R) Xeon(R) Processor"
     assert out.loc["NVIDIA H200", "seeds"] == 1
-
-
-def test_records_without_a_device_group_fall_back_to_the_device_name():
-    df = pd.DataFrame([_run(0, "cpu", "cpu: A", 0.05), _run(1, "cpu", "cpu: B", 0.07)])
-    out = summarize(df.drop(columns="device_group"), metrics=("NDCG@10",))
-    assert len(out) == 2
