@@ -400,9 +400,8 @@ def compute_figure(rec: Records, dataset: str, out: Path, formats=FORMATS, x: st
     # gets its own panel (FLOPs are the same on any machine)
     # (any CPU is one panel, like one row of the tables: a paused CPU run may resume elsewhere)
     by_device = x == "seconds"
-    titles = {g: device_names(pd.concat([d.loc[d["device_group"] == g, "device"] for d in (main, lares)
-                                             if len(d)]))
-              for g in pd.concat([d["device_group"] for d in (main, lares) if len(d)]).unique()}
+    seen = pd.concat([d[["device_group", "device"]] for d in (main, lares) if len(d)])
+    titles = seen.groupby("device_group")["device"].agg(device_names).to_dict()
     for (label, device), grp in (main.groupby(["label", "device_group"]) if len(main) else []):
         points.append({"label": label, "kind": "model", "depth": np.nan, "device": device,
                        **_cost(rec.root, grp, x)})
