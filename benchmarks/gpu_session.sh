@@ -45,8 +45,9 @@ hard=$(( left - 30 ))  # pack the results before the call's limit
 if [[ -n "${BUDGETED:-}" ]]; then  # budgeted runs that finish inside the call (the old way)
   stage=$(( hard > 160 ? (hard - 100) / 2 : 30 ))  # SPT, then RPT at most as long, + tests
   timing=(LARES_S="$stage")
-else  # the real config, paused before the hard limit (an epoch under contention: ~20-60 s)
-  timing=(PAUSE="$(( hard > 240 ? hard - 120 : hard / 2 ))")
+else  # the real config, paused before the hard limit (a run pauses after its current batch
+  # and saves its state: seconds; the rest of the margin is for a validation pass under way)
+  timing=(PAUSE="$(( hard > 240 ? hard - 60 : hard / 2 ))")
 fi
 echo "runs: $left s left, hard limit $hard s, ${timing[*]}, extra: $extra"
 env "${timing[@]}" EXTRA="$extra" DEADLINE=60 HARD="$hard" LARES_MODELS="${LARES_MODELS-lares}" \

@@ -20,7 +20,7 @@ err = Console(stderr=True)
 DATA_DIR_HELP = "Folder with the benchmark files (layout of shared/datasets). Env: LARES_BENCH_DATA."
 CACHE_HELP = "Cache for parsed data. Env: LARES_BENCH_CACHE (default ~/.cache/lares-bench)."
 PAUSED_EXIT = 3  # --pause-after: stopped with runs left to resume
-PAUSE_HELP = ("Seconds after which a run still training saves its state at the end of its epoch "
+PAUSE_HELP = ("Seconds after which a run still training saves its state after its current batch "
               "and stops (exit code 3); the same command resumes it. 0 = never.")
 STATE_DIR_HELP = "Where paused runs keep their training state (default: RESULTS_DIR/.resume)."
 
@@ -177,14 +177,14 @@ def paused(
         return
     table = Table(title=f"paused runs ({root})")
     for col in ("suite/dataset/model", "seed", "run", "stage", "epochs", "best valid @epoch",
-                "calls", "train h", "devices"):
+                "paused inside", "calls", "train h", "devices"):
         table.add_column(col)
     for r in runs:
         best = "-" if r.best is None else f"{r.metric} {r.best:.4f} @{r.best_epoch}"
         table.add_row(
             f"{r.suite}/{r.dataset}/{r.model}", "-" if r.seed is None else str(r.seed),
             r.run_hash, r.last_stage or ",".join(r.stages), str(r.epochs), best,
-            str(r.segments), f"{r.train_hours:.2f}", ", ".join(r.devices),
+            r.paused_in or "-", str(r.segments), f"{r.train_hours:.2f}", ", ".join(r.devices),
         )
     console.print(table)
 

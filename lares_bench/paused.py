@@ -27,12 +27,19 @@ class PausedRun:
     segments: int  # stretches of training so far
     train_hours: float  # training time of those stretches
     devices: tuple[str, ...]
+    paused_in: str = ""  # "spt epoch 3, batch 57/129" for a pause inside an epoch ("" = at its end)
 
 
 def _epoch_log(path: Path) -> list[dict]:
     if not path.exists():
         return []
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def _inside(where: dict | None) -> str:
+    if not where:
+        return ""
+    return f"{where['stage']} epoch {where['epoch']}, batch {where['batch']}/{where['of']}"
 
 
 def list_paused(state_root: Path, results_root: Path) -> list[PausedRun]:
@@ -66,5 +73,6 @@ def list_paused(state_root: Path, results_root: Path) -> list[PausedRun]:
             segments=len(segments),
             train_hours=sum(s.get("train_seconds", 0.0) for s in segments) / 3600,
             devices=tuple(dict.fromkeys(s.get("device", "?") for s in segments)),
+            paused_in=_inside(segments[-1].get("paused_in")) if segments else "",
         ))
     return runs

@@ -1,9 +1,11 @@
-"""Pausing a run at an epoch's end and resuming it later, as if it had never stopped.
+"""Pausing a run after any batch and resuming it later, as if it had never stopped.
 
 A lent GPU comes for minutes at a time, while a converged run needs more: with
 ``lares-bench run --pause-after SECONDS`` a run that is still training when the time is up
-saves its whole training state at the end of its current epoch and stops without a result;
-the same command run again (here or on another machine) picks it up at the next epoch.
+saves its whole training state after its current batch and stops without a result; the same
+command run again (here or on another machine) picks it up at the next batch. Pausing inside
+an epoch matters for LARES on a CPU, whose epochs take 15 to 55 minutes: pausing only at an
+epoch's end would leave up to an epoch of every call's time unused.
 
     <state root>/<suite>/<dataset>/<model>/<hash>/   (the run directory's path under runs/)
         <stage>.pt      one per training stage ("train"; LARES: "spt", then "rpt")
@@ -14,8 +16,9 @@ the same command run again (here or on another machine) picks it up at the next 
 A stage's state holds the model, the optimiser, the selection state (best weights, epoch,
 metrics, validation ranks, patience count), the epoch records, the step count and every
 random generator the trainer draws from (Python, NumPy, torch CPU and CUDA, the batch
-shuffler): on the same device a paused-and-resumed run gives the same numbers as one that
-ran through (tested). A finished stage keeps a smaller state (its selected weights, outcome
+shuffler); paused inside an epoch, also the shuffler's state at that epoch's start (to replay
+its batch order), the batches done and the epoch's loss sum and seconds so far. On the same
+device a paused-and-resumed run gives the same numbers as one that ran through (tested). A finished stage keeps a smaller state (its selected weights, outcome
 and generators) until the run is written, so that a run paused in its second stage repeats
 nothing of the first. The run's state directory is deleted once its result.json is written.
 """
@@ -41,10 +44,15 @@ from lares_bench.data.files import atomic_write_bytes
 class RunPaused(Exception):
     """Raised by the trainer after it saved a run's state because its pause time had passed."""
 
-    def __init__(self, run_path: Path, epoch: int):
-        what = f"paused after epoch {epoch}" if epoch else "not started (past the pause time)"
+    def __init__(self, run_path: Path, epoch: int, batch: tuple[int, int] | None = None):
+        if batch is not None:  # inside epoch ``epoch``: (batches done, batches in the epoch)
+            what = f"paused in epoch {epoch} after batch {batch[0]} of {batch[1]}"
+        elif epoch:
+            what = f"paused after epoch {epoch}"
+        else:
+            what = "not started (past the pause time)"
         super().__init__(f"{run_path}: {what}; run the same command again to go on")
-        self.run_path, self.epoch = run_path, epoch
+        self.run_path, self.epoch, self.batch = run_path, epoch, batch
 
 
 def state_root(results_root: Path, state_dir: Path | None) -> Path:
@@ -98,6 +106,8 @@ class RunState:
     started: float = field(default_factory=time.time)
     train_seconds: float = 0.0  # trained in this segment, all stages
     epochs: dict[str, list[int]] = field(default_factory=dict)  # stage: [first, last] here
+    batches: dict[str, int] = field(default_factory=dict)  # stage: training batches run here
+    paused_in: dict | None = None  # stage, epoch, batch, of: where a pause inside an epoch fell
 
     def stage(self, name: str) -> StageState:
         return StageState(self, name)
@@ -117,6 +127,8 @@ class RunState:
             "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.started)),
             "train_seconds": round(self.train_seconds, 3),
             "epochs": {stage: list(span) for stage, span in self.epochs.items()},
+            "batches": dict(self.batches),
+            **({"paused_in": self.paused_in} if self.paused_in else {}),
         }
 
     def restore_log(self) -> bool:
@@ -179,6 +191,15 @@ class StageState:
 
     def should_pause(self) -> bool:
         return self.run.should_pause()
+
+    def batch_done(self) -> None:
+        self.run.batches[self.name] = self.run.batches.get(self.name, 0) + 1
+
+    def pause_inside(self, epoch: int, batch: int, of: int, seconds: float) -> None:
+        """Note a pause after ``batch`` of ``of`` batches of ``epoch`` (``seconds`` of that
+        epoch's training ran in this call); the next save then records it."""
+        self.run.train_seconds += seconds
+        self.run.paused_in = {"stage": self.name, "epoch": epoch, "batch": batch, "of": of}
 
     def save(self, payload: dict, *, pausing: bool) -> None:
         self.run.save(self.name, payload, pausing=pausing)

@@ -187,8 +187,8 @@ def train_model(
     """Train with early stopping on validation ``cfg.select_metric``; on return the model holds
     the weights of the selected epoch. ``loss_fn`` defaults to ``model.training_loss``.
     With ``state`` (``lares_bench.resume``) a saved stage is resumed at its next epoch (or, if
-    it had finished, returned as it ended), and training pauses, raising ``RunPaused`` after
-    saving, at the first epoch's end past the run's pause time."""
+    it had finished, returned as it ended) at the batch where it paused, and training pauses,
+    raising ``RunPaused`` after saving, at the first batch's end past the run's pause time."""
     gen = seed_everything(cfg.seed)
     if model.train_mode == "fit":
         model.fit(split)
@@ -221,6 +221,7 @@ def train_model(
     n_batches = n_training_batches(model, split, cfg.batch_size, cfg.epoch_batches)
     check_each_batch = split.device.type != "cuda"
     start_epoch = 1
+    inside: dict | None = None  # a pause inside epoch start_epoch: where it fell (see below)
     saved = state.load() if state is not None else None
     if saved is not None and saved["finished"]:
         model.load_state_dict(saved["model"])
@@ -237,6 +238,7 @@ def train_model(
         for name, (_, put) in state.extras.items():
             put(saved["extras"][name])
         start_epoch = saved["epoch"] + 1
+        inside = saved.get("inside")
 
     with _progress(progress) as bar:
         task = bar.add_task(description, total=cfg.epochs, completed=start_epoch - 1, info="")
@@ -245,10 +247,22 @@ def train_model(
             model.set_epoch(epoch)
             t0 = time.perf_counter()
             loss_sum = torch.zeros((), device=split.device)
-            batch_task = bar.add_task(f"epoch {epoch}", total=n_batches, info="")
+            # the shuffler as the epoch starts: a pause inside the epoch saves it, so that the
+            # resumed call replays the same batch order and skips the batches already done
+            shuffle_state = gen.get_state()
+            done, earlier_s = 0, 0.0
             # islice: with train.epoch_batches an epoch is the first batches of a fresh shuffle
             epoch_iter = itertools.islice(training_batches(model, split, cfg, gen), n_batches)
-            for i, batch in enumerate(epoch_iter):
+            if inside is not None:
+                shuffle_state, done, earlier_s = (
+                    inside["shuffle"], inside["batches"], inside["train_seconds"])
+                loss_sum += inside["loss_sum"].to(split.device)
+                gen.set_state(shuffle_state)
+                next(itertools.islice(epoch_iter, done, done), None)  # draws the order, skips
+                gen.set_state(saved["rng"]["shuffle"])  # where it stood at the pause
+                inside = None
+            batch_task = bar.add_task(f"epoch {epoch}", total=n_batches, completed=done, info="")
+            for i, batch in enumerate(epoch_iter, start=done):
                 with torch.autocast(device_type, dtype=torch.bfloat16, enabled=cfg.bf16):
                     loss = compute_loss(batch) * batch.weight
                 # on CUDA a per-batch check would synchronise every step: check the epoch sum
@@ -263,6 +277,24 @@ def train_model(
                 steps += 1
                 loss_sum += loss.detach()
                 bar.advance(batch_task)
+                if state is None:
+                    continue
+                state.batch_done()
+                if i + 1 < n_batches and state.should_pause():  # the last batch ends the epoch
+                    this_call = time.perf_counter() - t0
+                    state.pause_inside(epoch, i + 1, n_batches, this_call)
+                    state.save({
+                        "finished": False, "epoch": epoch - 1, "model": model.state_dict(),
+                        "optimizer": opt.state_dict(),
+                        "best": (best_value, best_epoch, best_valid, best_ranks, best_state),
+                        "progress": (records, bad_epochs, total_train, steps),
+                        "rng": capture_rng(gen),
+                        "extras": {name: get() for name, (get, _) in state.extras.items()},
+                        "inside": {"batches": i + 1, "shuffle": shuffle_state,
+                                   "loss_sum": loss_sum.detach().cpu(),
+                                   "train_seconds": earlier_s + this_call},
+                    }, pausing=True)
+                    raise RunPaused(state.run.run_path, epoch, (i + 1, n_batches))
             bar.remove_task(batch_task)
             if not torch.isfinite(loss_sum):
                 raise TrainingDiverged(
@@ -271,7 +303,8 @@ def train_model(
                 )
             if split.device.type == "cuda":
                 torch.cuda.synchronize()
-            train_s = time.perf_counter() - t0
+            this_call = time.perf_counter() - t0
+            train_s = earlier_s + this_call
             total_train += train_s
             mean_loss = float(loss_sum) / max(1, n_batches)
 
@@ -295,7 +328,7 @@ def train_model(
             if on_epoch:
                 on_epoch(record)
             if state is not None:
-                state.epoch_done(epoch, train_s)
+                state.epoch_done(epoch, this_call)
             info = f"loss {mean_loss:.4f}"
             if valid:
                 info += f" | valid {cfg.select_metric} {valid[cfg.select_metric]:.4f}"

@@ -1,6 +1,7 @@
 """`lares-bench run` end to end on generated data, and its input errors."""
 
 import json
+import re
 
 from typer.testing import CliRunner
 
@@ -49,26 +50,52 @@ def test_pause_after_stops_with_code_3_and_the_same_command_finishes_the_runs(
 
     args = ["run", "--suite", "quick", "--models", "sasrec", "--seeds", "2",
             "--results-dir", str(tmp_path), *TINY]
-    with monkeypatch.context() as m:  # the pause time comes during the first epoch
-        m.setattr(RunState, "should_pause", lambda self: True)
-        paused = runner.invoke(app, [*args, "--pause-after", "3600"])
+    pause_from = {"batch": 0}  # the pause time comes during the first epoch: after batch 1,
+    # then (second call) after the first batch of epoch 2, past the end of epoch 1
+
+    def pause_after_batches(self):
+        pause_from["batch"] += 1
+        return pause_from["batch"] >= pause_from["at"]
+
+    def pause_call(at):
+        pause_from.update(batch=0, at=at)
+        with monkeypatch.context() as m:
+            m.setattr(RunState, "should_pause", pause_after_batches)
+            return runner.invoke(app, [*args, "--pause-after", "3600"])
+
+    paused = pause_call(1)
     assert paused.exit_code == 3, paused.output
     message = " ".join(paused.output.split())
-    assert "paused after epoch 1; run the same command again to go on" in message
+    inside = re.search(r"paused in epoch 1 after batch 1 of (\d+); run the same command", message)
+    assert inside and int(inside[1]) > 1, message
     assert not list(tmp_path.glob("runs/**/result.json"))
     assert list((tmp_path / ".resume").rglob("train.pt"))
-    listed = runner.invoke(app, ["paused", "--results-dir", str(tmp_path)], env={"COLUMNS": "200"})
-    assert listed.exit_code == 0, listed.output
-    row = next(line for line in listed.output.splitlines() if "quick/synthetic/sasrec" in line)
-    cells = [c.strip() for c in row.strip("│ ").split("│")]
-    assert cells[1] == "0" and cells[3:5] == ["train", "1"] and cells[5].startswith("NDCG@10 0.")
-    assert cells[5].endswith("@1") and cells[6] == "1"  # one epoch logged, one call so far
+
+    def listed_row():
+        listed = runner.invoke(app, ["paused", "--results-dir", str(tmp_path)],
+                               env={"COLUMNS": "240"})
+        assert listed.exit_code == 0, listed.output
+        row = next(line for line in listed.output.splitlines() if "quick/synthetic/sasrec" in line)
+        return [c.strip() for c in row.strip("│ ").split("│")]
+
+    cells = listed_row()  # no epoch logged yet; where the pause fell; one call so far
+    assert cells[1] == "0" and cells[4:7] == ["0", "-", f"train epoch 1, batch 1/{inside[1]}"]
+    assert cells[7] == "1"
+    per_epoch = int(inside[1])
+    again = pause_call(per_epoch)  # the rest of epoch 1, then one batch of epoch 2
+    assert again.exit_code == 3, again.output
+    assert f"paused in epoch 2 after batch 1 of {per_epoch}" in " ".join(again.output.split())
+    cells = listed_row()
+    assert cells[4] == "1" and cells[5].startswith("NDCG@10 0.") and cells[5].endswith("@1")
+    assert cells[6] == f"train epoch 2, batch 1/{per_epoch}" and cells[7] == "2"
     done = runner.invoke(app, args)
     assert done.exit_code == 0, done.output
     results = sorted(tmp_path.glob("runs/quick/synthetic/sasrec/*/result.json"))
     first, second = (json.loads(p.read_text()) for p in results)
     seeds = {r["config"]["train"]["seed"]: r for r in (first, second)}
-    assert [s["epochs"]["train"] for s in seeds[0]["segments"]] == [[1, 1], [2, 2]]
+    segments = seeds[0]["segments"]
+    assert [s["epochs"] for s in segments] == [{}, {"train": [1, 1]}, {"train": [2, 2]}]
+    assert [s["batches"]["train"] for s in segments] == [1, per_epoch, per_epoch - 1]
     assert "segments" not in seeds[1]  # seed 1 had not started when seed 0 paused
     assert not [p for p in (tmp_path / ".resume").rglob("*") if p.is_file()]
     none = runner.invoke(app, ["paused", "--results-dir", str(tmp_path)])

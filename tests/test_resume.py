@@ -1,5 +1,6 @@
 """Pausing runs (``--pause-after``) and resuming them: the same numbers as a run that never
-stopped, logs without repeated lines, the segments recorded, the state dropped at the end."""
+stopped (paused after every batch, so inside epochs and at their ends), logs without repeated
+lines, the segments recorded, the state dropped at the end."""
 
 import dataclasses
 import json
@@ -24,12 +25,13 @@ def _through(cfg, split, root):
     return _run(cfg, split, root)
 
 
-def _paused_every_epoch(cfg, split, root):
-    """Call after call with the pause time already past: each call trains one epoch."""
+def _paused_every_batch(cfg, split, root):
+    """Call after call with the pause time already past: each call trains one batch (two
+    where a stage's last batch ends it and the next stage begins)."""
     calls = 0
     while True:
         calls += 1
-        assert calls < 20
+        assert calls < 100
         try:
             return _run(cfg, split, root, pause_at=0.0), calls
         except RunPaused as e:
@@ -61,16 +63,23 @@ def _assert_same_run(a, b):
     assert _epoch_lines(a.path) == _epoch_lines(b.path)
 
 
-def test_a_run_paused_after_every_epoch_equals_one_that_ran_through(tmp_path):
+def test_a_run_paused_after_every_batch_equals_one_that_ran_through(tmp_path):
     split = make_split()
     cfg = _sasrec(epochs=4)  # dropout on: the resumed generators must be the ones it stopped with
+    per_epoch = -(-int((split.train_lengths() > 0).sum()) // cfg.train.batch_size)
+    assert per_epoch > 2  # so that most pauses fall inside an epoch
     through = _through(cfg, split, tmp_path / "a")
-    paused, calls = _paused_every_epoch(cfg, split, tmp_path / "b")
-    assert calls == 4  # the last epoch ends the run instead of pausing it
+    paused, calls = _paused_every_batch(cfg, split, tmp_path / "b")
+    assert calls == 4 * per_epoch  # the last batch ends the run instead of pausing it
     _assert_same_run(through, paused)
     assert "segments" not in through.result
     segments = paused.result["segments"]
-    assert [s["epochs"]["train"] for s in segments] == [[1, 1], [2, 2], [3, 3], [4, 4]]
+    assert [s["batches"] for s in segments] == [{"train": 1}] * calls
+    assert [s["epochs"]["train"] for s in segments if s["epochs"]] == [[1, 1], [2, 2], [3, 3],
+                                                                       [4, 4]]
+    inside = [s["paused_in"] for s in segments if "paused_in" in s]
+    assert inside == [{"stage": "train", "epoch": e, "batch": b, "of": per_epoch}
+                      for e in range(1, 5) for b in range(1, per_epoch)]
     assert all(s["device"] and s["train_seconds"] > 0 for s in segments)
     assert all("git_sha" in s and "git_dirty" in s for s in segments)  # each call's code
     assert not [p for p in (tmp_path / "b" / ".resume").rglob("*") if p.is_file()]  # dropped
@@ -84,9 +93,13 @@ def test_a_lares_run_paused_in_spt_and_in_rpt_equals_one_that_ran_through(tmp_pa
                     train=TrainConfig(epochs=2, batch_size=128, lr=3e-3, patience=5,
                                       eval_batch_size=256))
     through = _through(cfg, split, tmp_path / "a")
-    paused, calls = _paused_every_epoch(cfg, split, tmp_path / "b")
-    assert calls == 3  # SPT epoch 1 | SPT epoch 2 (last), RPT epoch 1 | RPT epoch 2
-    _assert_same_run(through, paused)
+    paused, calls = _paused_every_batch(cfg, split, tmp_path / "b")
+    segments = paused.result["segments"]
+    spt_batches = sum(s["batches"].get("spt", 0) for s in segments)
+    rpt_batches = sum(s["batches"].get("rpt", 0) for s in segments)
+    assert spt_batches > 2 * 2 and rpt_batches > 2  # pauses inside the epochs of both stages
+    assert calls == spt_batches + rpt_batches - 1  # SPT's last batch and RPT's first: one call
+    _assert_same_run(through, paused)  # the log compares each RPT epoch's mean reward too
     for key in ("spt", "rpt"):  # both stages' selections and the filter's count
         drop = {"seconds", "filter_seconds", "seconds_per_epoch", "train_seconds"}
         assert ({k: v for k, v in through.result[key].items() if k not in drop}
@@ -96,15 +109,16 @@ def test_a_lares_run_paused_in_spt_and_in_rpt_equals_one_that_ran_through(tmp_pa
         == {k: v for k, v in paused.result["test_by_depth"][d].items() if k != "seconds"}
         for d, m in through.result["test_by_depth"].items()
     )
-    assert [s["epochs"] for s in paused.result["segments"]] == [
-        {"spt": [1, 1]}, {"spt": [2, 2], "rpt": [1, 1]}, {"rpt": [2, 2]},
+    assert [s["epochs"] for s in segments if s["epochs"]] == [
+        {"spt": [1, 1]}, {"spt": [2, 2]}, {"rpt": [1, 1]}, {"rpt": [2, 2]},
     ]
     twins = [next((root / "runs/adhoc/patterned/lares-norpt").iterdir()) for root in
              (tmp_path / "a", tmp_path / "b")]
     a, b = (json.loads((t / "result.json").read_text()) for t in twins)
     assert a["test"] == b["test"] and a["valid"] == b["valid"]
     assert "segments" not in a  # the twin of the paused run: SPT trained in calls 1 and 2
-    assert [s["epochs"] for s in b["segments"]] == [{"spt": [1, 1]}, {"spt": [2, 2]}]
+    assert [s["epochs"] for s in b["segments"] if s["epochs"]] == [{"spt": [1, 1]},
+                                                                     {"spt": [2, 2]}]
 
 
 def test_a_log_line_written_after_the_saved_state_is_dropped_on_resume(tmp_path):
@@ -171,8 +185,13 @@ def test_a_run_whose_best_epoch_lies_before_the_pause_keeps_those_weights(tmp_pa
     saved_best = []
     real_save = training.StageState.save
     monkeypatch.setattr(training.StageState, "save", lambda self, payload, pausing: (
-        saved_best.append(payload.get("best", (None,) * 5)[4]), real_save(self, payload, pausing=pausing)))
-    paused, _ = _paused_every_epoch(cfg, split, tmp_path / "b")
+        pausing and saved_best.append(payload["best"][4]), real_save(self, payload, pausing=pausing)))
+    paused, _ = _paused_every_batch(cfg, split, tmp_path / "b")
     assert through.result["selected_epoch"] == paused.result["selected_epoch"] == 1
     np.testing.assert_array_equal(np.load(through.path / "ranks.npy"), np.load(paused.path / "ranks.npy"))
-    assert saved_best[0] == "current" and all(isinstance(b, dict) for b in saved_best[1:3])
+    # inside epoch 1 there is no best yet; at its end the current weights are the best (not
+    # saved twice); every later pause, inside an epoch or at its end, carries epoch 1's weights
+    first_end = saved_best.index("current")
+    assert first_end > 0 and all(b is None for b in saved_best[:first_end])
+    assert len(saved_best) > first_end + 3
+    assert all(isinstance(b, dict) for b in saved_best[first_end + 1:])

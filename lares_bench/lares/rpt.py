@@ -243,10 +243,12 @@ def run_rpt(
         epoch_batches=c.rpt_epoch_batches or cfg.train.epoch_batches,
     )
     opt = torch.optim.Adam(model.parameters(), lr=c.rpt_lr, weight_decay=train.weight_decay)
+    stats: dict = {}
     if state is not None:  # the reference draws its S_0 from its own generator, which runs on
         # across batches and epochs (rpt_ref_same_state off): a resumed RPT must go on from it
         state.extras["reference_noise"] = (ref.eval_noise_state, ref.set_eval_noise_state)
-    stats: dict = {}
+        # a pause inside an epoch: the rewards summed so far go into that epoch's mean
+        state.extras["epoch_rewards"] = (lambda: dict(stats), stats.update)
 
     def epoch_done(rec):
         if on_epoch:
