@@ -240,6 +240,19 @@ def train_model(
         start_epoch = saved["epoch"] + 1
         inside = saved.get("inside")
 
+    def paused_state(completed: int, best_weights, **more) -> dict:
+        """What a pause saves; ``completed`` is the last finished epoch, ``best_weights`` the
+        selected epoch's ("current": the model's own, not saved twice)."""
+        return {
+            "finished": False, "epoch": completed, "model": model.state_dict(),
+            "optimizer": opt.state_dict(),
+            "best": (best_value, best_epoch, best_valid, best_ranks, best_weights),
+            "progress": (records, bad_epochs, total_train, steps),
+            "rng": capture_rng(gen),
+            "extras": {name: get() for name, (get, _) in state.extras.items()},
+            **more,
+        }
+
     with _progress(progress) as bar:
         task = bar.add_task(description, total=cfg.epochs, completed=start_epoch - 1, info="")
         for epoch in range(start_epoch, cfg.epochs + 1):
@@ -283,17 +296,12 @@ def train_model(
                 if i + 1 < n_batches and state.should_pause():  # the last batch ends the epoch
                     this_call = time.perf_counter() - t0
                     state.pause_inside(epoch, i + 1, n_batches, this_call)
-                    state.save({
-                        "finished": False, "epoch": epoch - 1, "model": model.state_dict(),
-                        "optimizer": opt.state_dict(),
-                        "best": (best_value, best_epoch, best_valid, best_ranks, best_state),
-                        "progress": (records, bad_epochs, total_train, steps),
-                        "rng": capture_rng(gen),
-                        "extras": {name: get() for name, (get, _) in state.extras.items()},
-                        "inside": {"batches": i + 1, "shuffle": shuffle_state,
-                                   "loss_sum": loss_sum.detach().cpu(),
-                                   "train_seconds": earlier_s + this_call},
-                    }, pausing=True)
+                    state.save(paused_state(
+                        epoch - 1, best_state,
+                        inside={"batches": i + 1, "shuffle": shuffle_state,
+                                "loss_sum": loss_sum.detach().cpu(),
+                                "train_seconds": earlier_s + this_call},
+                    ), pausing=True)
                     raise RunPaused(state.run.run_path, epoch, (i + 1, n_batches))
             bar.remove_task(batch_task)
             if not torch.isfinite(loss_sum):
@@ -340,15 +348,8 @@ def train_model(
                 stop_reason = f"time budget {cfg.max_train_seconds:.0f}s reached"
                 break
             if state is not None and state.should_pause() and epoch < cfg.epochs:
-                state.save({
-                    "finished": False, "epoch": epoch, "model": model.state_dict(),
-                    "optimizer": opt.state_dict(),
-                    "best": (best_value, best_epoch, best_valid, best_ranks,
-                             "current" if best_epoch == epoch else best_state),
-                    "progress": (records, bad_epochs, total_train, steps),
-                    "rng": capture_rng(gen),
-                    "extras": {name: get() for name, (get, _) in state.extras.items()},
-                }, pausing=True)
+                state.save(paused_state(epoch, "current" if best_epoch == epoch else best_state),
+                           pausing=True)
                 raise RunPaused(state.run.run_path, epoch)
     for depth, why in (getattr(compute_loss, "failures", None) or {}).items():
         warnings.warn(f"{model.registry_name}: no CUDA graph for depth {depth}, trained it "
