@@ -8,7 +8,7 @@
 #   JOBS       "model:seed ..." in order (required)
 #   UNTIL      wall-clock time (anything `date -d` reads) by which every run pauses (required);
 #              a run pauses after the batch in which UNTIL passes (a LARES batch on CPU takes
-#              5-25 s) and saves its state, so a few minutes of margin before the session ends do
+#              4-25 s) and saves its state, so a few minutes of margin before the session ends do
 #   MIN_LEFT   do not start a run with fewer seconds than this before UNTIL (default 600)
 #   PARALLEL   runs at once (default 2, one per core of the 2-core machine)
 #   WAIT_PIDS  processes started outside the queue that hold a slot until they exit

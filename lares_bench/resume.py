@@ -4,8 +4,9 @@ A lent GPU comes for minutes at a time, while a converged run needs more: with
 ``lares-bench run --pause-after SECONDS`` a run that is still training when the time is up
 saves its whole training state after its current batch and stops without a result; the same
 command run again (here or on another machine) picks it up at the next batch. Pausing inside
-an epoch matters for LARES on a CPU, whose epochs take 15 to 55 minutes: pausing only at an
-epoch's end would leave up to an epoch of every call's time unused.
+an epoch matters for LARES on a CPU, whose SPT epochs on beauty take 9 to 10 minutes (RPT's,
+extrapolated, about 55): pausing only at an epoch's end would leave up to an epoch of every
+call's time unused.
 
     <state root>/<suite>/<dataset>/<model>/<hash>/   (the run directory's path under runs/)
         <stage>.pt      one per training stage ("train"; LARES: "spt", then "rpt")
@@ -18,9 +19,9 @@ metrics, validation ranks, patience count), the epoch records, the step count an
 random generator the trainer draws from (Python, NumPy, torch CPU and CUDA, the batch
 shuffler); paused inside an epoch, also the shuffler's state at that epoch's start (to replay
 its batch order), the batches done and the epoch's loss sum and seconds so far. On the same
-device a paused-and-resumed run gives the same numbers as one that ran through (tested). A finished stage keeps a smaller state (its selected weights, outcome
-and generators) until the run is written, so that a run paused in its second stage repeats
-nothing of the first. The run's state directory is deleted once its result.json is written.
+device a paused-and-resumed run gives the same numbers as one that ran through (tested). A
+finished stage keeps a smaller state (its selected weights, outcome and generators) until the
+run is written, so that a run paused in its second stage repeats nothing of the first. The run's state directory is deleted once its result.json is written.
 """
 
 from __future__ import annotations
